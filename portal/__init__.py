@@ -1,0 +1,99 @@
+"""The OpenDVC portal: create_app() and nothing else."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.config import load_config
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the portal for the environment named by ``config_name`` or PORTAL_ENV.
+
+    :raises portal.config.ConfigError: production without its secrets.
+    """
+    app = Flask(__name__, instance_path=None)
+    config = load_config(config_name)
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+    from pathlib import Path
+
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from flask_session import Session
+
+    from portal import cache, jobs, logs, security
+    from portal.extensions import csrf, db, limiter, login_manager, migrate
+    from portal.i18n import register_i18n
+
+    logs.configure_logging(app)
+    if app.config.get("REDIS_URL"):
+        from redis import Redis
+
+        app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"])
+        app.config.setdefault("SESSION_TYPE", "redis")
+        app.config["SESSION_REDIS"] = app.extensions["redis"]
+    else:
+        from cachelib import FileSystemCache
+
+        app.config.setdefault("SESSION_TYPE", "cachelib")
+        app.config["SESSION_CACHELIB"] = FileSystemCache(app.config["SESSION_DIR"], threshold=0, mode=0o600)
+    app.config.setdefault("SESSION_KEY_PREFIX", "sess:")
+    app.config.setdefault("SESSION_USE_SIGNER", False)
+    app.config.setdefault("SESSION_PERMANENT", False)
+
+    db.init_app(app)
+    import services_catalog.models  # noqa: F401 - register the catalog's tables
+
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    Session(app)
+    register_i18n(app)
+    security.register_security(app)
+    cache.init_cache(app)
+    jobs.register_jobs(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.catalog import api as catalog_api
+    from portal.catalog import bp as catalog_bp
+    from portal.catalog import views as catalog_views  # noqa: F401 - routes on catalog_bp
+    from portal.extensions import csrf
+    from portal.status import bp as status_bp
+
+    app.register_blueprint(status_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(catalog_api.bp)
+    # JSON APIs authenticate by signature or are read-only; CSRF protects browser forms.
+    csrf.exempt(catalog_api.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from portal.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from portal.jobs import worker_command
+    from services_catalog.cli import catalog_cli
+
+    app.cli.add_command(catalog_cli)
+    app.cli.add_command(worker_command())
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

@@ -1,0 +1,173 @@
+"""Configuration: one class per environment, chosen by PORTAL_ENV.
+
+Every key read here is listed in .env.example and in the README's configuration table.
+Production has no silent defaults for its secrets: ``ProductionConfig.check()`` refuses
+to start without them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment is missing something this configuration cannot run without."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number") from exc
+
+
+def _instance_dir() -> Path:
+    return Path(_env("INSTANCE_DIR", str(BASE_DIR / "instance")))
+
+
+def _dev_secret_key(instance: Path) -> str:
+    """A random key kept in the instance folder, so a laptop's sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+
+    def __init__(self) -> None:
+        instance = _instance_dir()
+        self.INSTANCE_DIR = str(instance)
+        self.SQLALCHEMY_DATABASE_URI = _normalise_db_url(
+            _env("DATABASE_URL", f"sqlite:///{instance / 'opendvc.sqlite3'}")
+        )
+        self.REDIS_URL = _env("REDIS_URL")
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+        # Requests larger than this are refused with 413 before a view sees them.
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 25 * 1024 * 1024)
+
+        self.BABEL_DEFAULT_LOCALE = "vi"
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+        self.LANGUAGES = ("vi", "en")
+
+        self.WTF_CSRF_TIME_LIMIT = 3600 * 8
+
+        # Jobs: "inline" runs them in-process right after the commit; "rq" hands them to
+        # RQ workers on Redis; "strict" (tests) raises so no test silently drops a job.
+        self.JOBS_MODE = _env("JOBS_MODE", "rq" if self.REDIS_URL else "inline")
+
+        # Cache for catalog reads: Redis when configured, else files in the instance
+        # folder (shared by every local process, so an import invalidates it for all).
+        self.CACHE_DIR = _env("CACHE_DIR", str(instance / "cache"))
+        self.CACHE_TTL = _env_int("CACHE_TTL", 600)
+        self.CACHE_KEY_PREFIX = _env("CACHE_KEY_PREFIX", "opendvc:")
+
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_DEFAULT = _env("RATELIMIT_DEFAULT", "300 per minute")
+        self.RATELIMIT_HEADERS_ENABLED = True
+
+        self.SESSION_COOKIE_NAME = "opendvc_session"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = False
+        self.SESSION_DIR = str(instance / "sessions")
+
+        self.HSTS = False
+        self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+        self.LOG_FORMAT = _env("LOG_FORMAT", "json")
+        # Procedures listed first on the home page (comma-separated codes).
+        self.POPULAR_PROCEDURES = [
+            c.strip() for c in (_env("POPULAR_PROCEDURES", "") or "").split(",") if c.strip()
+        ]
+
+    def check(self) -> None:
+        """Raise ConfigError when this environment cannot run as configured."""
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+
+    def __init__(self) -> None:
+        super().__init__()
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = _dev_secret_key(Path(self.INSTANCE_DIR))
+        self.LOG_FORMAT = _env("LOG_FORMAT", "text")
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.SECRET_KEY = self.SECRET_KEY or secrets.token_hex(32)
+        self.JOBS_MODE = _env("JOBS_MODE", "strict")
+        self.RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "0") == "1"
+        self.LOG_FORMAT = "text"
+        self.LOG_LEVEL = _env("LOG_LEVEL", "WARNING")
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SESSION_COOKIE_SECURE = True
+        self.HSTS = True
+        self.PREFERRED_URL_SCHEME = "https"
+
+    def check(self) -> None:
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not _env(name)]
+        if missing:
+            raise ConfigError(
+                "production refuses to start without " + ", ".join(missing)
+                + " (see .env.example)"
+            )
+        if len(_env("SECRET_KEY") or "") < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> BaseConfig:
+    """Build the configuration chosen by ``name`` or PORTAL_ENV (default development)."""
+    name = name or _env("PORTAL_ENV", "development")
+    try:
+        cls = CONFIGS[name]
+    except KeyError as exc:
+        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from exc
+    config = cls()
+    config.check()
+    return config
+
+
+def _normalise_db_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver named.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
