@@ -32,7 +32,7 @@ def register_extensions(app: Flask) -> None:
     from flask_session import Session
 
     from portal import cache, jobs, logs, security
-    from portal.extensions import csrf, db, limiter, login_manager, migrate
+    from portal.extensions import csrf, db, migrate
     from portal.i18n import register_i18n
 
     logs.configure_logging(app)
@@ -56,8 +56,9 @@ def register_extensions(app: Flask) -> None:
 
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
-    login_manager.init_app(app)
-    limiter.init_app(app)
+    from portal.ratelimit import init_rate_limits
+
+    init_rate_limits(app)
     Session(app)
     register_i18n(app)
     security.register_security(app)
@@ -73,6 +74,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.status import bp as status_bp
 
     app.register_blueprint(status_bp)
+    from portal.ratelimit import exempt_blueprint
+
+    exempt_blueprint(app, status_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_api.bp)
     # JSON APIs authenticate by signature or are read-only; CSRF protects browser forms.

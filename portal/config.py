@@ -83,6 +83,7 @@ class BaseConfig:
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_DEFAULT = _env("RATELIMIT_DEFAULT", "300 per minute")
         self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "opendvc-rl")
 
         self.SESSION_COOKIE_NAME = "opendvc_session"
         self.SESSION_COOKIE_HTTPONLY = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -94,7 +94,7 @@ def error_response(status_code: int, errors: list[dict]):
     html = render_template(
         "errors/error.html", status_code=status_code, message=_page_message(status_code, errors)
     )
-    return html, status_code
+    return make_response(html, status_code)
 
 
 def _page_message(status_code: int, errors: list[dict]) -> str:
@@ -133,10 +133,8 @@ def register_errorhandlers(app: Flask) -> None:
         if code == 413:
             message = "request body is larger than allowed"
         response = error_response(code, [{"error": token, "message": message}])
-        if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-            body, status = (response, None) if not isinstance(response, tuple) else response
-            if status is None:
-                body.headers["Allow"] = ", ".join(exc.valid_methods)
+        if code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
     @app.errorhandler(Exception)

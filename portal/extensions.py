@@ -1,8 +1,10 @@
-"""Bare extension instances; create_app() binds them to the app."""
+"""Bare extension instances; create_app() binds them to the app.
+
+The rate limiter is the exception: Flask-Limiter keeps its storage and switches on the
+limiter object, not per app, so each app gets its own (``portal.ratelimit``).
+"""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,4 +26,3 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)

@@ -11,7 +11,7 @@ import re
 import secrets
 from typing import Callable
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, abort, g, request
 
 # Blueprint name -> the guard it declared.
 GUARDS: dict[str, str] = {}
@@ -44,6 +44,14 @@ def register_security(app: Flask) -> None:
     def assign_request_id():
         unsafe_id = request.headers.get("X-Request-Id", "")
         g.request_id = unsafe_id if _REQUEST_ID.match(unsafe_id) else secrets.token_hex(8)
+
+    @app.before_request
+    def refuse_oversized_bodies():
+        # Refuse by the declared length before anything reads the body; Werkzeug still
+        # enforces MAX_CONTENT_LENGTH on bodies sent without a length (chunked).
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and request.content_length and request.content_length > limit:
+            abort(413)
 
     @app.after_request
     def security_headers(response):

@@ -95,6 +95,7 @@ def make_test_app(tmp: Path, suffix: str, **overrides):
         "CACHE_DIR": str(instance / "cache"),
         "SESSION_DIR": str(instance / "sessions"),
         "CACHE_KEY_PREFIX": f"test:{secrets.token_hex(4)}:",
+        "RATELIMIT_KEY_PREFIX": f"test-rl-{secrets.token_hex(4)}",
         "SERVER_NAME": None,
     }
     config.update(overrides)
