@@ -94,6 +94,9 @@ class BaseConfig:
         self.HSTS = False
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         self.LOG_FORMAT = _env("LOG_FORMAT", "json")
+        # The working-day calendar: extra days off and extra working days (ISO dates, commas).
+        self.WORKDAYS_EXTRA_DAYS_OFF = _env("WORKDAYS_EXTRA_DAYS_OFF", "")
+        self.WORKDAYS_EXTRA_WORKING_DAYS = _env("WORKDAYS_EXTRA_WORKING_DAYS", "")
         # Procedures listed first on the home page (comma-separated codes).
         self.POPULAR_PROCEDURES = [
             c.strip() for c in (_env("POPULAR_PROCEDURES", "") or "").split(",") if c.strip()
