@@ -30,7 +30,7 @@ install: $(VENV)/.installed ## Create the virtualenv and install the portal
 install-dev: $(VENV)/.installed-dev ## ... and the test tools
 
 translations: $(VENV)/.installed ## Compile the message catalogs
-	$(BIN)/pybabel compile -q -d portal/translations -f
+	$(BIN)/pybabel compile --statistics -d portal/translations -f 2>&1 | tail -n 3
 
 migrate: install translations ## Bring the database to the newest migration
 	$(BIN)/flask db upgrade

@@ -67,6 +67,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.apidocs import bp as apidocs_bp
+    from portal.apidocs import views as apidocs_views  # noqa: F401 - routes on apidocs_bp
     from portal.catalog import api as catalog_api
     from portal.catalog import bp as catalog_bp
     from portal.catalog import views as catalog_views  # noqa: F401 - routes on catalog_bp
@@ -79,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     exempt_blueprint(app, status_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_api.bp)
+    app.register_blueprint(apidocs_bp)
     # JSON APIs authenticate by signature or are read-only; CSRF protects browser forms.
     csrf.exempt(catalog_api.bp)
 

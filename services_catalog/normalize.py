@@ -14,13 +14,33 @@ import unicodedata
 _SPACES = re.compile(r"[\W_]+", re.UNICODE)
 
 
+class _FoldTable(dict):
+    """Character → folded text, filled on first sight of each character.
+
+    Folding one character at a time gives the same result as decomposing the whole string
+    (NFKD decomposes character by character; the marks it would reorder are dropped), and
+    ``str.translate`` with this table runs in C: importing a national catalog folds tens of
+    megabytes of text.
+    """
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        if char in "đĐ":
+            folded = "d"
+        else:
+            decomposed = unicodedata.normalize("NFKD", char)
+            folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+        self[codepoint] = folded
+        return folded
+
+
+_TABLE = _FoldTable()
+
+
 def fold(text: str | None) -> str:
     if not text:
         return ""
-    text = text.replace("đ", "d").replace("Đ", "d")
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", stripped.lower()).strip()
+    return _SPACES.sub(" ", text.translate(_TABLE)).strip()
 
 
 def slug(text: str) -> str:
