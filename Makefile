@@ -1,5 +1,6 @@
 # OpenDVC: one command each for set-up, run, lint, test, bench.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
