@@ -52,7 +52,9 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("SESSION_PERMANENT", False)
 
     db.init_app(app)
-    import services_catalog.models  # noqa: F401 - register the catalog's tables
+    import portal.accounts.models  # noqa: F401 - register every domain's tables
+    import portal.dossiers.models  # noqa: F401
+    import services_catalog.models  # noqa: F401
 
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
