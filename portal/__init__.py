@@ -62,6 +62,9 @@ def register_extensions(app: Flask) -> None:
 
     init_rate_limits(app)
     Session(app)
+    from portal.accounts.sessions import init_sessions
+
+    init_sessions(app)
     register_i18n(app)
     security.register_security(app)
     cache.init_cache(app)

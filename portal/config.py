@@ -73,6 +73,8 @@ class BaseConfig:
         # Jobs: "inline" runs them in-process right after the commit; "rq" hands them to
         # RQ workers on Redis; "strict" (tests) raises so no test silently drops a job.
         self.JOBS_MODE = _env("JOBS_MODE", "rq" if self.REDIS_URL else "inline")
+        # Prefix of RQ queue names, to run several portals (or test runs) on one Redis.
+        self.JOBS_QUEUE_PREFIX = _env("JOBS_QUEUE_PREFIX", "")
 
         # Cache for catalog reads: Redis when configured, else files in the instance
         # folder (shared by every local process, so an import invalidates it for all).
@@ -94,6 +96,25 @@ class BaseConfig:
         self.HSTS = False
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         self.LOG_FORMAT = _env("LOG_FORMAT", "json")
+        # Mail: SMTP when MAIL_SERVER (host:port) is set, else .eml files in MAIL_OUTBOX_DIR.
+        self.MAIL_SERVER = _env("MAIL_SERVER")
+        self.MAIL_USE_TLS = _env("MAIL_USE_TLS", "0") == "1"
+        self.MAIL_USE_SSL = _env("MAIL_USE_SSL", "0") == "1"
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_FROM = _env("MAIL_FROM", "no-reply@dichvucong.example.vn")
+        self.MAIL_FROM_NAME = _env("MAIL_FROM_NAME", "Cổng Dịch vụ công")
+        self.MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(instance / "outbox"))
+        # The public address of the portal, for links in e-mails (no trailing slash).
+        self.PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
+        # Citizens' sessions; staff sessions are shorter (back office).
+        self.SESSION_LIFETIME_HOURS = _env_int("SESSION_LIFETIME_HOURS", 12)
+        self.PERMANENT_SESSION_LIFETIME = 3600 * self.SESSION_LIFETIME_HOURS
+        # National identity provider (OpenID Connect); sign-in with it is offered when set.
+        self.OIDC_ISSUER = _env("OIDC_ISSUER")
+        self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID")
+        self.OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET")
+        self.OIDC_SCOPES = _env("OIDC_SCOPES", "openid profile email")
         # The working-day calendar: extra days off and extra working days (ISO dates, commas).
         self.WORKDAYS_EXTRA_DAYS_OFF = _env("WORKDAYS_EXTRA_DAYS_OFF", "")
         self.WORKDAYS_EXTRA_WORKING_DAYS = _env("WORKDAYS_EXTRA_WORKING_DAYS", "")

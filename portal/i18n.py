@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 
 LANG_COOKIE = "lang"
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # Jobs and the CLI: callers pick a language with flask_babel.force_locale.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     unsafe_lang = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
     if unsafe_lang in languages:
         return unsafe_lang

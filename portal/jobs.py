@@ -125,7 +125,7 @@ def get_queue(app, queue_name: str = QUEUE_DEFAULT):
     from rq import Queue
 
     connection = app.extensions.get("redis") or Redis.from_url(app.config["REDIS_URL"])
-    return Queue(queue_name, connection=connection)
+    return Queue(app.config.get("JOBS_QUEUE_PREFIX", "") + queue_name, connection=connection)
 
 
 def execute(name: str, *args, **kwargs) -> None:

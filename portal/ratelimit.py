@@ -32,6 +32,18 @@ def exempt_blueprint(app: Flask, blueprint) -> None:
     app.extensions["portal_limiter"].exempt(blueprint)
 
 
+def check(limit: str, *key_parts: str) -> None:
+    """Raise RateLimited if ``limit`` is already exhausted for this key, without counting.
+
+    :raises RateLimited: the limit is exhausted.
+    """
+    limiter: Limiter = current_app.extensions["portal_limiter"]
+    if not limiter.enabled:
+        return
+    if not limiter.limiter.test(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], *key_parts):
+        raise RateLimited("too many attempts; please wait and try again")
+
+
 def hit(limit: str, *key_parts: str) -> None:
     """Count one attempt against ``limit`` (e.g. "5 per 15 minutes") for this key.
 

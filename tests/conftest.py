@@ -96,6 +96,7 @@ def make_test_app(tmp: Path, suffix: str, **overrides):
         "SESSION_DIR": str(instance / "sessions"),
         "CACHE_KEY_PREFIX": f"test:{secrets.token_hex(4)}:",
         "RATELIMIT_KEY_PREFIX": f"test-rl-{secrets.token_hex(4)}",
+        "JOBS_QUEUE_PREFIX": f"test-{secrets.token_hex(4)}-",
         "SERVER_NAME": None,
     }
     config.update(overrides)
@@ -187,4 +188,52 @@ def jobs(app):
     try:
         yield drain
     finally:
+        if app.config["JOBS_MODE"] == "rq":
+            # Jobs a test queued but did not run must not leak into the next test.
+            from portal.jobs import QUEUES, get_queue
+
+            for name in QUEUES:
+                get_queue(app, name).empty()
         app.config["JOBS_MODE"] = previous
+
+
+class MailCatcher:
+    """Messages received by a real SMTP server (aiosmtpd) on loopback."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in str(m["To"])]
+
+    def body(self, message) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part else ""
+
+
+@pytest.fixture
+def smtp(app):
+    """Point the app's mail at an aiosmtpd server on a free loopback port for this test."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    catcher = MailCatcher()
+    controller = Controller(catcher, hostname="127.0.0.1", port=port)
+    controller.start()
+    previous = app.config.get("MAIL_SERVER")
+    app.config["MAIL_SERVER"] = f"127.0.0.1:{port}"
+    try:
+        yield catcher
+    finally:
+        app.config["MAIL_SERVER"] = previous
+        controller.stop()

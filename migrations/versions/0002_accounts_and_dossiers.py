@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 08:18:30.243066
+Create Date: 2026-11-23 08:20:33.535932
 
 """
 from alembic import op
@@ -37,7 +37,6 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint('email IS NOT NULL OR phone IS NOT NULL OR id_number IS NOT NULL', name=op.f('ck_users_has_contact')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('id_number', name=op.f('uq_users_id_number')),

@@ -29,13 +29,10 @@ class User(db.Model):
 
     ``email`` is stored lower-cased; ``phone`` in national form (0xxxxxxxxx); ``id_number``
     is the 12-digit personal identification number (CCCD). An account made by the national
-    identity provider may have no password.
+    identity provider may have no password, and no contact but its identity link.
     """
 
     __tablename__ = "users"
-    __table_args__ = (
-        sa.CheckConstraint("email IS NOT NULL OR phone IS NOT NULL OR id_number IS NOT NULL", name="has_contact"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
