@@ -62,9 +62,11 @@ def register_extensions(app: Flask) -> None:
 
     init_rate_limits(app)
     Session(app)
+    from portal.accounts.oidc import init_oidc
     from portal.accounts.sessions import init_sessions
 
     init_sessions(app)
+    init_oidc(app)
     register_i18n(app)
     security.register_security(app)
     cache.init_cache(app)
@@ -80,6 +82,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.extensions import csrf
     from portal.status import bp as status_bp
 
+    from portal.accounts import account_bp, bp as accounts_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(status_bp)
     from portal.ratelimit import exempt_blueprint
 

@@ -96,6 +96,10 @@ class BaseConfig:
         self.HSTS = False
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
         self.LOG_FORMAT = _env("LOG_FORMAT", "json")
+        # Password hashing cost (argon2id); defaults are argon2-cffi's RFC 9106 profile.
+        self.ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_KIB = _env_int("ARGON2_MEMORY_KIB", 65536)
+        self.ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 4)
         # Mail: SMTP when MAIL_SERVER (host:port) is set, else .eml files in MAIL_OUTBOX_DIR.
         self.MAIL_SERVER = _env("MAIL_SERVER")
         self.MAIL_USE_TLS = _env("MAIL_USE_TLS", "0") == "1"
@@ -148,6 +152,10 @@ class TestingConfig(BaseConfig):
         self.RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "0") == "1"
         self.LOG_FORMAT = "text"
         self.LOG_LEVEL = _env("LOG_LEVEL", "WARNING")
+        # Cheaper argon2id so the suite stays fast; same algorithm, same code path.
+        self.ARGON2_TIME_COST = 1
+        self.ARGON2_MEMORY_KIB = 8192
+        self.ARGON2_PARALLELISM = 1
 
 
 class ProductionConfig(BaseConfig):

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
 from flask import Flask, current_app, g, has_request_context, request
 
 LANG_COOKIE = "lang"
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _as_datetime(value):
+    if not value:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)  # the database keeps UTC
+    return value
 
 
 def select_locale() -> str:
@@ -34,6 +48,17 @@ def register_i18n(app: Flask) -> None:
             response.set_cookie(LANG_COOKIE, unsafe_lang, max_age=365 * 24 * 3600,
                                 samesite="Lax", secure=app.config["SESSION_COOKIE_SECURE"])
         return response
+
+    @app.template_filter("vn_datetime")
+    def vn_datetime(value) -> str:
+        """An ISO string or datetime shown in Vietnam time: 24/01/2025 17:00."""
+        moment = _as_datetime(value)
+        return moment.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if moment else "—"
+
+    @app.template_filter("vn_date")
+    def vn_date(value) -> str:
+        moment = _as_datetime(value)
+        return moment.astimezone(VN_TZ).strftime("%d/%m/%Y") if moment else "—"
 
     @app.context_processor
     def language_links():

@@ -69,3 +69,23 @@ def register_security(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         headers["X-Request-Id"] = g.get("request_id", "")
         return response
+
+
+def safe_next_url(unsafe_next: str | None, default: str = "/") -> str:
+    """A redirect target on this portal only: a local path, never another site.
+
+    Refuses absolute URLs, scheme-relative ``//host`` and backslash tricks (``/\\host``),
+    control characters and anything over 2,000 characters.
+    """
+    if not unsafe_next or len(unsafe_next) > 2000:
+        return default
+    if not unsafe_next.startswith("/") or unsafe_next.startswith("//") or "\\" in unsafe_next:
+        return default
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in unsafe_next):
+        return default
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(unsafe_next)
+    if parts.scheme or parts.netloc:
+        return default
+    return unsafe_next

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 os.environ.setdefault("PORTAL_ENV", "testing")
 
@@ -81,6 +82,19 @@ def _database_url(tmp: Path, suffix: str) -> str:
     return f"sqlite:///{tmp / f'{suffix}.sqlite3'}"
 
 
+class RequestIsolatedClient(FlaskClient):
+    """A test client whose every request runs in an app context of its own.
+
+    Tests keep an app context pushed (to use the database directly); without this, every
+    request would reuse it, sharing ``g`` (and cached CSRF tokens) and the SQLAlchemy
+    session across requests as no real deployment does.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_test_app(tmp: Path, suffix: str, **overrides):
     """A migrated app on its own database and cache, for this worker."""
     from flask_migrate import upgrade
@@ -101,6 +115,7 @@ def make_test_app(tmp: Path, suffix: str, **overrides):
     }
     config.update(overrides)
     app = create_app("testing", overrides=config)
+    app.test_client_class = RequestIsolatedClient
     with app.app_context():
         upgrade()
     return app

@@ -293,6 +293,27 @@ def reset_password(raw_token: str, new_password: str) -> None:
 # ------------------------------------------------------------------- national ID (OIDC)
 
 
+def sign_in_with_identity_response(client) -> User:
+    """Finish the provider's redirect: exchange the code, check the ID token, sign in.
+
+    :raises Unauthorized: the provider refused, or the answer does not verify.
+    """
+    from authlib.integrations.base_client.errors import OAuthError
+
+    if request.args.get("error"):
+        raise Unauthorized(_("Sign-in with the national identity account was cancelled."), token="IdentityDenied")
+    try:
+        token = client.authorize_access_token()
+    except (OAuthError, ValueError, KeyError) as exc:
+        raise Unauthorized(_("Sign-in with the national identity account failed. Please try again."),
+                           token="IdentityFailed") from exc
+    claims = dict(token.get("userinfo") or {})
+    if not claims:
+        claims = dict(client.userinfo(token=token))
+    issuer = client.load_server_metadata().get("issuer") or current_app.config["OIDC_ISSUER"]
+    return sign_in_with_identity(issuer=issuer, claims=claims)
+
+
 @transactional
 def sign_in_with_identity(*, issuer: str, claims: dict) -> User:
     """Sign in with verified claims from the national identity provider.

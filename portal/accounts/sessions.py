@@ -30,10 +30,19 @@ def token_hash(raw: str) -> str:
 
 
 def _regenerate_server_session() -> None:
-    session.clear()
+    """Drop the session data and give the browser a new session id (no fixation).
+
+    Flask-Session's own ``regenerate`` skips empty sessions, so the old id could live on;
+    here the stored data is deleted and a new id is minted whatever the session held.
+    """
     interface = current_app.session_interface
-    if hasattr(interface, "regenerate"):
-        interface.regenerate(session)
+    old_sid = getattr(session, "sid", None)
+    if old_sid and hasattr(interface, "_delete_session"):
+        interface._delete_session(interface._get_store_id(old_sid))
+    session.clear()
+    if hasattr(interface, "_generate_sid"):
+        session.sid = interface._generate_sid(interface.sid_length)
+    session.modified = True
 
 
 def start_session(user: User, method: str) -> UserSession:

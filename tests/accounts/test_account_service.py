@@ -175,3 +175,12 @@ def test_national_id_sign_in_links_an_existing_account_by_its_verified_id_number
         again = service.sign_in_with_identity(issuer="https://id.example.vn", claims={"sub": "vneid-123"})
     assert again.id == user.id
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+def test_production_hashes_passwords_with_the_rfc_9106_argon2id_profile(monkeypatch):
+    from portal.config import load_config
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/opendvc")
+    config = load_config("production")
+    assert (config.ARGON2_TIME_COST, config.ARGON2_MEMORY_KIB, config.ARGON2_PARALLELISM) == (3, 65536, 4)
