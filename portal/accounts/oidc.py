@@ -21,8 +21,11 @@ def init_oidc(app: Flask) -> None:
 
 
 def register_provider(app: Flask) -> None:
+    """(Re)register the provider from the app's configuration."""
     issuer = app.config["OIDC_ISSUER"].rstrip("/")
-    app.extensions["portal_oauth"].register(
+    oauth = app.extensions["portal_oauth"]
+    oauth._clients.pop(PROVIDER, None)  # a changed configuration must not reuse the old client
+    oauth.register(
         PROVIDER,
         client_id=app.config["OIDC_CLIENT_ID"],
         client_secret=app.config["OIDC_CLIENT_SECRET"],
