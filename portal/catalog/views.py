@@ -14,7 +14,9 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
 from portal.catalog import bp, service
+from portal.catalog.queries import SearchParams
 from portal.errors import ValidationFailed
+from services_catalog.normalize import fold
 
 # Levels of government offered on the home page (the district level ended on 1 July 2025).
 HOME_LEVELS = ("central", "province", "commune", "other")
@@ -23,7 +25,10 @@ HOME_LEVELS = ("central", "province", "commune", "other")
 @bp.get("/")
 def home():
     return render_template(
-        "catalog/home.html", popular=service.popular(), fields=service.fields(), home_levels=HOME_LEVELS
+        "catalog/home.html",
+        popular=service.popular(),
+        fields=_by_name(service.fields()),
+        home_levels=HOME_LEVELS,
     )
 
 
@@ -32,12 +37,11 @@ def search():
     try:
         params = service.parse_search_params(request.args)
     except ValidationFailed as exc:
-        form = _echo_form(request.args)
-        return render_template("catalog/search.html", form=form, query=_query_args(form), results=None,
-                               errors=readable_errors(exc.errors()), filters=_filter_options()), 400
+        # No links keep the bad values, so they do not ride along with the next search.
+        errors = readable_errors(exc.errors())
+        return _search_page(_echo_form(request.args), query={}, results=None, errors=errors), 400
     form = service.search_params_dict(params)
-    return render_template("catalog/search.html", form=form, query=_query_args(form),
-                           results=service.search(params), errors=[], filters=_filter_options())
+    return _search_page(form, query=_query_args(form), results=service.search(params), errors=[])
 
 
 @bp.get("/thu-tuc/<code>")
@@ -45,19 +49,43 @@ def procedure(code: str):
     return render_template("catalog/procedure.html", p=service.procedure(code))
 
 
+def _search_page(form: dict, *, query: dict, results: dict | None, errors: list[str]) -> str:
+    return render_template(
+        "catalog/search.html",
+        form=form,
+        query=query,
+        results=results,
+        errors=errors,
+        filters=_filter_options(),
+    )
+
+
 def _filter_options() -> dict:
     """Choices of the search filters: fields, provinces and ministries with an agency code."""
     return {
         "levels": service.LEVELS,
-        "fields": [f for f in service.fields() if f["procedures"]],
-        "provinces": [p for p in service.provinces() if p["agency_code"]],
-        "ministries": [a for a in service.agencies() if a["level"] == "central" and a["code"] and a["active"]],
+        "fields": _by_name(f for f in service.fields() if f["procedures"]),
+        "provinces": _by_name(p for p in service.provinces() if p["agency_code"]),
+        "ministries": _by_name(
+            a for a in service.agencies() if a["level"] == "central" and a["code"] and a["active"]
+        ),
     }
 
 
+def _by_name(items) -> list[dict]:
+    # Databases order by code point ("Huế" before "Hà Nội"); people expect the alphabet.
+    return sorted(items, key=lambda item: (fold(item["name"]), item["name"]))
+
+
 # The longest value of each parameter echoed back into the form after a failed search.
-_ECHO_LIMITS = {"q": service.MAX_QUERY_LENGTH, "level": 16, "agency": 32, "field": 64,
-                "online_level": 1, "full_online": 5, "per_page": 3}
+_ECHO_LIMITS = {
+    "q": service.MAX_QUERY_LENGTH,
+    "level": 16,
+    "agency": 32,
+    "field": 64,
+    "online_level": 1,
+    "full_online": 5,
+}
 
 
 def _echo_form(unsafe_args) -> dict:
@@ -73,28 +101,31 @@ def _query_args(form: dict) -> dict:
     """The search's non-default parameters, to keep in pagination and filter links."""
     args = {name: form.get(name) for name in ("q", "level", "agency", "field", "online_level")}
     args["full_online"] = 1 if form.get("full_online") else None
-    per_page = form.get("per_page")
-    args["per_page"] = per_page if per_page not in (None, "", 20, "20") else None
+    args["per_page"] = form["per_page"] if form.get("per_page") != SearchParams.per_page else None
     return {name: value for name, value in args.items() if value not in (None, "")}
 
 
 def readable_errors(errors: list[dict]) -> list[str]:
     """Turn the service's validation errors into sentences in the person's language."""
     readable = {
-        "q": _("The search text is too long or contains characters that cannot be used. "
-               "Use at most %(limit)d characters.", limit=service.MAX_QUERY_LENGTH),
+        "q": _(
+            "The search text is too long or contains characters that cannot be used. "
+            "Use at most %(limit)d characters.",
+            limit=service.MAX_QUERY_LENGTH,
+        ),
         "level": _("Choose a level of government from the list."),
         "agency": _("Choose a province or ministry from the list."),
         "field": _("Choose a field from the list."),
         "online_level": _("The online service level must be 3 or 4."),
         "full_online": _("The “fully online only” option is not valid."),
         "page": _("The page number is not valid."),
-        "per_page": _("The number of results per page must be between 1 and %(limit)d.",
-                      limit=service.MAX_PER_PAGE),
+        "per_page": _(
+            "The number of results per page must be between 1 and %(limit)d.", limit=service.MAX_PER_PAGE
+        ),
     }
     messages = []
     for error in errors:
-        parameter = (error.get("field") or (error.get("message") or "").split(" ", 1)[0])
+        parameter = error.get("field") or (error.get("message") or "").split(" ", 1)[0]
         message = readable.get(parameter, _("One of the search options is not valid."))
         if message not in messages:
             messages.append(message)
@@ -137,17 +168,17 @@ def duration(timing: dict) -> str | None:
     count = 1 if amount == 1 else 2  # plural choice only; gettext wants a whole number
     unit = timing.get("unit")
     if unit == "working_day":
-        return ngettext("%(num)s working day", "%(num)s working days", count, num=number)
+        return ngettext("%(amount)s working day", "%(amount)s working days", count, amount=number)
     if unit == "day":
-        return ngettext("%(num)s day", "%(num)s days", count, num=number)
+        return ngettext("%(amount)s day", "%(amount)s days", count, amount=number)
     if unit == "hour":
-        return ngettext("%(num)s hour", "%(num)s hours", count, num=number)
-    return _("%(num)s (no unit given)", num=number)
+        return ngettext("%(amount)s hour", "%(amount)s hours", count, amount=number)
+    return _("%(amount)s (no unit given)", amount=number)
 
 
 @bp.app_template_filter("fee")
 def fee(item: dict) -> dict:
-    """A fee as ``{"kind", "amount", "note"}`` strings for display."""
+    """A fee as ``{"kind", "amount", "note"}`` for display; ``kind`` is None when unspecified."""
     kinds = {"phi": _("Fee"), "le_phi": _("Charge")}
     description = (item.get("description") or "").strip()
     amount = item.get("amount")
@@ -161,7 +192,7 @@ def fee(item: dict) -> dict:
         shown = dong(amount)
     else:
         shown = None
-    return {"kind": kinds.get(item.get("kind"), _("Fee or charge")), "amount": shown, "note": description}
+    return {"kind": kinds.get(item.get("kind")), "amount": shown, "note": description}
 
 
 @bp.app_template_filter("day")
