@@ -9,7 +9,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 REDIS ?= redis://127.0.0.1:6379/0
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install install-dev translations migrate catalog run run-worker test test-embedded test-production lint format bench lock clean
+.PHONY: help install install-dev translations translations-update migrate catalog run run-worker test test-embedded test-production lint format bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ install-dev: $(VENV)/.installed-dev ## ... and the test tools
 
 translations: $(VENV)/.installed ## Compile the message catalogs
 	$(BIN)/pybabel compile --statistics -d portal/translations -f 2>&1 | tail -n 3
+
+translations-update: install ## Extract messages and merge them into the vi/en catalogs
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --ignore-obsolete --no-fuzzy-matching
 
 migrate: install translations ## Bring the database to the newest migration
 	$(BIN)/flask db upgrade

@@ -121,6 +121,14 @@ def make_test_app(tmp: Path, suffix: str, **overrides):
     return app
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """Pages under test speak Vietnamese even on a bare ``pytest`` without ``make``."""
+    from tests.browser.support import compile_translations
+
+    compile_translations()
+
+
 @pytest.fixture(scope="session")
 def _tmp_root():
     root = Path(tempfile.mkdtemp(prefix=f"opendvc-{_worker()}-"))
