@@ -52,6 +52,8 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("SESSION_PERMANENT", False)
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _configure_sqlite(app)
     import portal.accounts.models  # noqa: F401 - register every domain's tables
     import portal.dossiers.models  # noqa: F401
     import services_catalog.models  # noqa: F401
@@ -71,6 +73,24 @@ def register_extensions(app: Flask) -> None:
     security.register_security(app)
     cache.init_cache(app)
     jobs.register_jobs(app)
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """SQLite as the embedded database: enforce foreign keys as PostgreSQL does, and let
+    readers and one writer work at once (WAL)."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:

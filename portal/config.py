@@ -59,6 +59,10 @@ class BaseConfig:
         self.REDIS_URL = _env("REDIS_URL")
         self.SECRET_KEY = _env("SECRET_KEY")
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            # Concurrent writers (two submissions at once) wait for each other instead of
+            # failing with "database is locked".
+            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"timeout": 30}
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
 
         # Requests larger than this are refused with 413 before a view sees them.
@@ -100,6 +104,13 @@ class BaseConfig:
         self.ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_KIB = _env_int("ARGON2_MEMORY_KIB", 65536)
         self.ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 4)
+        # Uploads: stored outside the web root under random names.
+        self.UPLOAD_DIR = _env("UPLOAD_DIR", str(instance / "uploads"))
+        self.UPLOAD_MAX_FILE_BYTES = _env_int("UPLOAD_MAX_FILE_BYTES", 10 * 1024 * 1024)
+        self.UPLOAD_MAX_DOSSIER_BYTES = _env_int("UPLOAD_MAX_DOSSIER_BYTES", 50 * 1024 * 1024)
+        # Drafts: the largest form a draft keeps, and how many open drafts a citizen may have.
+        self.DOSSIER_DRAFT_MAX_BYTES = _env_int("DOSSIER_DRAFT_MAX_BYTES", 65536)
+        self.DOSSIER_MAX_DRAFTS = _env_int("DOSSIER_MAX_DRAFTS", 20)
         # Mail: SMTP when MAIL_SERVER (host:port) is set, else .eml files in MAIL_OUTBOX_DIR.
         self.MAIL_SERVER = _env("MAIL_SERVER")
         self.MAIL_USE_TLS = _env("MAIL_USE_TLS", "0") == "1"

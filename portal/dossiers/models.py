@@ -97,6 +97,9 @@ class DossierEvent(db.Model):
     handler_name: Mapped[str | None] = mapped_column(sa.String(200))
     handler_unit: Mapped[str | None] = mapped_column(sa.String(300))
     due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # When the applicant was told of this event: the notice job claims the event by setting
+    # it, so a job run twice (a retry, a second worker) sends one e-mail.
+    notified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     dossier: Mapped[Dossier] = relationship(back_populates="events")
 
