@@ -106,6 +106,13 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(account_bp)
+    from portal.dossiers import bp as dossiers_bp
+    from portal.dossiers import load_views as load_dossier_views
+    from portal.dossiers import lookup_bp
+
+    load_dossier_views()
+    app.register_blueprint(dossiers_bp)
+    app.register_blueprint(lookup_bp)
     app.register_blueprint(status_bp)
     from portal.ratelimit import exempt_blueprint
 

@@ -44,6 +44,8 @@ def register_i18n(app: Flask) -> None:
     @app.after_request
     def set_lang_cookie(response):
         unsafe_lang = request.args.get("lang")
+        if request.path.startswith("/api/"):
+            return response  # machine answers are publicly cacheable: no cookies on them
         if unsafe_lang in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != unsafe_lang:
             response.set_cookie(LANG_COOKIE, unsafe_lang, max_age=365 * 24 * 3600,
                                 samesite="Lax", secure=app.config["SESSION_COOKIE_SECURE"])

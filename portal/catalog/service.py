@@ -6,6 +6,7 @@ import invalidates.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 from flask import current_app
@@ -21,12 +22,16 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
 LEVELS = tuple(GOV_LEVEL_CODES)
 CACHE_NS = "catalog"
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 
 
 def _int(name: str, unsafe: str | None, default: int, low: int, high: int, errors: list) -> int:
     if unsafe is None or unsafe == "":
         return default
+    # Plain ASCII digits only: Python's int() also takes "1_0", " 5 " and other scripts' digits.
     try:
+        if not _WHOLE_NUMBER.fullmatch(unsafe):
+            raise ValueError(unsafe)
         value = int(unsafe)
     except ValueError:
         errors.append({"error": "ValidationError", "field": name, "message": f"{name} must be a whole number"})
@@ -96,7 +101,7 @@ def procedure(code: str) -> dict:
 
     :raises NotFound: no procedure has this code.
     """
-    if len(code) > 64:
+    if len(code) > 64 or "\x00" in code:
         raise NotFound("no procedure with this code")
     found = cached(CACHE_NS, "procedure:" + code, lambda: queries.get_procedure(code) or {})
     if not found:
