@@ -18,9 +18,21 @@ AGENCIES_FILE = DATA_DIR / "agencies.json"
 PROVINCES_FILE = DATA_DIR / "provinces-2025.json"
 
 _QUALIFIERS = [
-    "cấp lại", "cấp đổi", "điều chỉnh", "gia hạn", "bổ sung", "thu hồi", "xác nhận",
-    "đăng ký lại", "trường hợp đặc biệt", "đối với người nước ngoài", "tại khu vực biên giới",
-    "cho tổ chức", "cho hộ kinh doanh", "trực tuyến", "liên thông",
+    "cấp lại",
+    "cấp đổi",
+    "điều chỉnh",
+    "gia hạn",
+    "bổ sung",
+    "thu hồi",
+    "xác nhận",
+    "đăng ký lại",
+    "trường hợp đặc biệt",
+    "đối với người nước ngoài",
+    "tại khu vực biên giới",
+    "cho tổ chức",
+    "cho hộ kinh doanh",
+    "trực tuyến",
+    "liên thông",
 ]
 
 

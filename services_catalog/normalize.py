@@ -8,10 +8,7 @@ PostgreSQL evaluate alike.
 
 from __future__ import annotations
 
-import re
 import unicodedata
-
-_SPACES = re.compile(r"[\W_]+", re.UNICODE)
 
 
 class _FoldTable(dict):
@@ -19,8 +16,8 @@ class _FoldTable(dict):
 
     Folding one character at a time gives the same result as decomposing the whole string
     (NFKD decomposes character by character; the marks it would reorder are dropped), and
-    ``str.translate`` with this table runs in C: importing a national catalog folds tens of
-    megabytes of text.
+    ``str.translate`` with this table and ``split`` run in C, far faster than a regular
+    expression: importing a national catalog folds tens of megabytes of text.
     """
 
     def __missing__(self, codepoint: int) -> str:
@@ -30,6 +27,8 @@ class _FoldTable(dict):
         else:
             decomposed = unicodedata.normalize("NFKD", char)
             folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+        # Punctuation and white space become a space (what r"[\W_]+" would match).
+        folded = "".join(c if c.isalnum() else " " for c in folded)
         self[codepoint] = folded
         return folded
 
@@ -40,7 +39,7 @@ _TABLE = _FoldTable()
 def fold(text: str | None) -> str:
     if not text:
         return ""
-    return _SPACES.sub(" ", text.translate(_TABLE)).strip()
+    return " ".join(text.translate(_TABLE).split())
 
 
 def slug(text: str) -> str:

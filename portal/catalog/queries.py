@@ -1,13 +1,16 @@
 """Catalog reads, in SQLAlchemy 2.0 ``select()`` style. Nothing here commits.
 
 Search is a substring match on folded text (see services_catalog.normalize): every word of
-the query must appear in the procedure's name or its other searchable text; matches of the
-whole phrase in the name rank first, then all words in the name, then the rest; ties by
-name. The same SQL runs on SQLite and PostgreSQL.
+the query must appear in the procedure's name or its other searchable text; the procedure
+whose code is the query ranks first, then matches of the whole phrase in the name, then all
+words in the name, then the rest; ties by shorter name. LIKE wildcards cannot come from a
+query (folding leaves letters, digits and spaces, and words are escaped anyway). The same
+SQL runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -42,9 +45,19 @@ class SearchParams:
     per_page: int = 20
 
     def cache_key(self) -> str:
-        return "|".join(
-            str(x) for x in (self.q.strip().lower(), self.level, self.agency, self.field, self.online_level,
-                             int(self.full_online), self.page, self.per_page)
+        # JSON, not a joined string: a "|" in q or in a code cannot make two searches collide.
+        return json.dumps(
+            [
+                self.q.strip(),
+                self.level,
+                self.agency,
+                self.field,
+                self.online_level,
+                self.full_online,
+                self.page,
+                self.per_page,
+            ],
+            ensure_ascii=False,
         )
 
 
@@ -78,12 +91,13 @@ def agency_subtree_ids(code: str) -> list[int]:
     children: dict[int | None, list[int]] = {}
     for r in rows:
         children.setdefault(r.parent_id, []).append(r.id)
-    found, stack = [], [root]
+    found, stack = {root}, [root]
     while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, []))
-    return found
+        for child in children.get(stack.pop(), []):
+            if child not in found:  # a cycle in the data must not loop forever
+                found.add(child)
+                stack.append(child)
+    return sorted(found)
 
 
 def search_procedures(params: SearchParams) -> SearchResult:
@@ -91,11 +105,19 @@ def search_procedures(params: SearchParams) -> SearchResult:
     conditions = [Procedure.active.is_(True)]
     words = fold(params.q).split()[:MAX_QUERY_WORDS]
     phrase = " ".join(words)
+    if params.q.strip() and not words:
+        # Only punctuation, symbols or emoji: nothing to look for, so nothing is found
+        # (rather than everything, as an empty query would list).
+        conditions.append(sa.false())
     for word in words:
-        conditions.append(sa.or_(_contains(Procedure.name_norm, word), _contains(Procedure.search_norm, word)))
+        conditions.append(
+            sa.or_(_contains(Procedure.name_norm, word), _contains(Procedure.search_norm, word))
+        )
     if params.level:
         conditions.append(
-            sa.exists().where(ProcedureLevel.procedure_id == Procedure.id, ProcedureLevel.level == params.level)
+            sa.exists().where(
+                ProcedureLevel.procedure_id == Procedure.id, ProcedureLevel.level == params.level
+            )
         )
     if params.field:
         conditions.append(
@@ -201,13 +223,19 @@ def list_provinces() -> list[dict]:
 def popular_procedures(codes: list[str], limit: int = 8) -> list[dict]:
     """The configured popular procedures, topped up with fully-online ones."""
     chosen: list[Procedure] = []
-    options = (selectinload(Procedure.fields), selectinload(Procedure.levels),
-               selectinload(Procedure.publisher), selectinload(Procedure.online_services))
+    options = (
+        selectinload(Procedure.fields),
+        selectinload(Procedure.levels),
+        selectinload(Procedure.publisher),
+        selectinload(Procedure.online_services),
+    )
     if codes:
         found = {
             p.code: p
             for p in db.session.scalars(
-                sa.select(Procedure).where(Procedure.code.in_(codes), Procedure.active.is_(True)).options(*options)
+                sa.select(Procedure)
+                .where(Procedure.code.in_(codes), Procedure.active.is_(True))
+                .options(*options)
             )
         }
         chosen = [found[c] for c in codes if c in found][:limit]
