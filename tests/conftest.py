@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,6 +28,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 os.environ.setdefault("PORTAL_ENV", "testing")
+# One module whatever the import path: helpers import it as tests.conftest, and the
+# databases it created must be the ones it drops at the end.
+sys.modules.setdefault("tests.conftest", sys.modules[__name__])
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
