@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from collections import OrderedDict
 from typing import Any, Callable
 
 from flask import Flask, current_app
@@ -60,16 +63,63 @@ class FileBackend:
         self.cache.set(f"gen:{namespace}", self.generation(namespace) + 1, timeout=0)
 
 
+class LocalLayer:
+    """Per-process memory in front of the shared backend.
+
+    Generations are remembered for ``GENERATION_SECONDS`` (an import elsewhere reaches this
+    process within that time; one in this process at once). Text values are immutable and
+    keyed by generation, so they are kept until pushed out by newer ones (LRU).
+    """
+
+    GENERATION_SECONDS = 1.0
+    MAX_TEXTS = 4096
+
+    def __init__(self) -> None:
+        self.generations: dict[str, tuple[float, int]] = {}
+        self.texts: OrderedDict[str, str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def generation(self, backend, namespace: str) -> int:
+        now = time.monotonic()
+        known = self.generations.get(namespace)
+        if known and known[0] > now:
+            return known[1]
+        value = backend.generation(namespace)
+        self.generations[namespace] = (now + self.GENERATION_SECONDS, value)
+        return value
+
+    def forget(self, namespace: str) -> None:
+        self.generations.pop(namespace, None)
+
+    def get_text(self, key: str) -> str | None:
+        with self.lock:
+            value = self.texts.get(key)
+            if value is not None:
+                self.texts.move_to_end(key)
+            return value
+
+    def put_text(self, key: str, value: str) -> None:
+        with self.lock:
+            self.texts[key] = value
+            while len(self.texts) > self.MAX_TEXTS:
+                self.texts.popitem(last=False)
+
+
 def init_cache(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
         backend = RedisBackend(app.extensions["redis"], app.config["CACHE_KEY_PREFIX"])
     else:
         backend = FileBackend(app.config["CACHE_DIR"])
     app.extensions["portal_cache"] = backend
+    app.extensions["portal_cache_local"] = LocalLayer()
 
 
 def _backend():
     return current_app.extensions["portal_cache"]
+
+
+def _local() -> LocalLayer:
+    return current_app.extensions["portal_cache_local"]
 
 
 def cached(namespace: str, key: str, compute: Callable[[], Any], ttl: int | None = None) -> Any:
@@ -81,7 +131,7 @@ def cached(namespace: str, key: str, compute: Callable[[], Any], ttl: int | None
     backend = _backend()
     ttl = ttl or current_app.config["CACHE_TTL"]
     try:
-        full_key = f"{namespace}:{backend.generation(namespace)}:{key}"
+        full_key = f"{namespace}:{_local().generation(backend, namespace)}:{key}"
         value = backend.get(full_key)
     except Exception:  # noqa: BLE001
         log.warning("cache unavailable; computing directly", exc_info=True)
@@ -96,6 +146,28 @@ def cached(namespace: str, key: str, compute: Callable[[], Any], ttl: int | None
     return value
 
 
+def cached_text(namespace: str, key: str, compute: Callable[[], str], ttl: int | None = None) -> str:
+    """Like :func:`cached` for finished text (a JSON body, an HTML fragment).
+
+    Text is immutable, so this process keeps it in memory too: a hit costs no round trip,
+    no decoding and no re-encoding.
+    """
+    backend = _backend()
+    local = _local()
+    try:
+        full_key = f"{namespace}:{local.generation(backend, namespace)}:{key}"
+    except Exception:  # noqa: BLE001
+        log.warning("cache unavailable; computing directly", exc_info=True)
+        return compute()
+    text = local.get_text(full_key)
+    if text is not None:
+        return text
+    text = cached(namespace, "text:" + key, compute, ttl)
+    local.put_text(full_key, text)
+    return text
+
+
 def invalidate(namespace: str) -> None:
     """Make every entry of ``namespace`` stale for every process sharing the cache."""
     _backend().bump(namespace)
+    _local().forget(namespace)

@@ -88,7 +88,8 @@ class BaseConfig:
 
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_DEFAULT = _env("RATELIMIT_DEFAULT", "300 per minute")
-        self.RATELIMIT_HEADERS_ENABLED = True
+        # X-RateLimit-* headers cost two more storage round trips per request: off unless asked.
+        self.RATELIMIT_HEADERS_ENABLED = _env("RATELIMIT_HEADERS_ENABLED", "0") == "1"
         self.RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "opendvc-rl")
 
         self.SESSION_COOKIE_NAME = "opendvc_session"

@@ -5,7 +5,7 @@ invalid parameters (400, one entry per parameter) and unknown codes (404), use t
 one error shape through portal.errors.
 """
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from portal.catalog import service
 from portal.security import guard, public_access
@@ -28,12 +28,12 @@ def cache_catalog_reads(response):
 @bp.get("/procedures")
 def search_procedures():
     params = service.parse_search_params(request.args)
-    return jsonify(service.search(params))
+    return Response(service.search_json(params), mimetype="application/json")
 
 
 @bp.get("/procedures/<unsafe_code>")
 def get_procedure(unsafe_code: str):
-    return jsonify(service.procedure(unsafe_code))
+    return Response(service.procedure_json(unsafe_code), mimetype="application/json")
 
 
 @bp.get("/agencies")

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from portal.extensions import db
 from services_catalog.models import (
@@ -80,6 +80,20 @@ def _like_escape(text: str) -> str:
 
 def _contains(column, text: str):
     return column.like(f"%{_like_escape(text)}%", escape="\\")
+
+
+# What a summary needs, and nothing else: the JSON columns (channels, documents, steps, the
+# online services' form schemas) are neither loaded nor decoded for a list of results.
+SUMMARY_OPTIONS = (
+    load_only(Procedure.id, Procedure.code, Procedure.name, Procedure.publisher_id, Procedure.publisher_name,
+              Procedure.processing_days, Procedure.active),
+    selectinload(Procedure.fields),
+    selectinload(Procedure.levels),
+    selectinload(Procedure.publisher),
+    selectinload(Procedure.online_services).load_only(
+        OnlineService.id, OnlineService.procedure_id, OnlineService.level, OnlineService.full_online,
+        OnlineService.active),
+)
 
 
 def agency_subtree_ids(code: str) -> list[int]:
@@ -160,12 +174,7 @@ def search_procedures(params: SearchParams) -> SearchResult:
         .order_by(*order)
         .limit(params.per_page)
         .offset((params.page - 1) * params.per_page)
-        .options(
-            selectinload(Procedure.fields),
-            selectinload(Procedure.levels),
-            selectinload(Procedure.publisher),
-            selectinload(Procedure.online_services),
-        )
+        .options(*SUMMARY_OPTIONS)
     ).all()
     return SearchResult(
         items=[p.serialize_summary() for p in rows],
@@ -223,12 +232,7 @@ def list_provinces() -> list[dict]:
 def popular_procedures(codes: list[str], limit: int = 8) -> list[dict]:
     """The configured popular procedures, topped up with fully-online ones."""
     chosen: list[Procedure] = []
-    options = (
-        selectinload(Procedure.fields),
-        selectinload(Procedure.levels),
-        selectinload(Procedure.publisher),
-        selectinload(Procedure.online_services),
-    )
+    options = SUMMARY_OPTIONS
     if codes:
         found = {
             p.code: p

@@ -6,12 +6,13 @@ import invalidates.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict
 
 from flask import current_app
 
-from portal.cache import cached
+from portal.cache import cached, cached_text
 from portal.catalog import queries
 from portal.catalog.queries import SearchParams
 from portal.errors import NotFound, ValidationFailed
@@ -94,6 +95,33 @@ def search(params: SearchParams) -> dict:
                 "per_page": result.per_page, "pages": result.pages}
 
     return cached(CACHE_NS, "search:" + params.cache_key(), compute)
+
+
+def search_json(params: SearchParams) -> str:
+    """:func:`search` as its finished JSON body, for the API (no decode and re-encode)."""
+    return cached_text(CACHE_NS, "search-json:" + params.cache_key(), lambda: _to_json(search(params)))
+
+
+def procedure_json(code: str) -> str:
+    """:func:`procedure` as its finished JSON body.
+
+    :raises NotFound: no procedure has this code.
+    """
+    body = cached_text(CACHE_NS, "procedure-json:" + code[:80], lambda: _to_json(_procedure_or_empty(code)))
+    if body == "{}":
+        raise NotFound("no procedure with this code")
+    return body
+
+
+def _procedure_or_empty(code: str) -> dict:
+    try:
+        return procedure(code)
+    except NotFound:
+        return {}
+
+
+def _to_json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def procedure(code: str) -> dict:
