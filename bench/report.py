@@ -1,0 +1,60 @@
+"""The printed table: per setup and target, requests/s, ratio to the baseline, latencies."""
+
+from __future__ import annotations
+
+LABELS = {
+    "baseline": "bare Flask JSON (baseline)",
+    "search": "search API /api/v1/procedures",
+    "page": "procedure page /thu-tuc/<code>",
+}
+
+
+def _num(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def table(results: dict) -> str:
+    header = (
+        f"{'setup':11s} {'target':32s} {'req/s':>8s} {'ratio':>6s} {'p50 ms':>7s} {'p99 ms':>7s} "
+        f"{'cpu/req':>7s} {'2xx':>7s} {'non-2xx':>7s} {'errors':>6s}  verdict"
+    )
+    lines = [header, "-" * len(header)]
+    verdicts = []
+    for name, setup in results["setups"].items():
+        if setup["status"] != "measured":
+            lines.append(f"{name:11s} {setup['status'].upper()}: {setup['reason'].splitlines()[0][:110]}")
+            continue
+        for target, row in setup["targets"].items():
+            if target == "baseline":
+                verdict = "(reference)"
+            else:
+                goal = f"ratio >= {row['target_ratio']}"
+                if row["non_2xx"] or row["errors"]:
+                    verdict = f"FAIL ({goal}; and failing requests)"
+                else:
+                    verdict = ("PASS" if row["pass"] else "FAIL") + f" ({goal})"
+                verdicts.append(f"{name} {target}: {verdict.split()[0]}")
+            lines.append(
+                f"{name:11s} {LABELS[target]:32s} {_num(row['requests_per_second'], '8.1f')} "
+                f"{_num(row['ratio'], '6.2f')} {_num(row['p50_ms'], '7.1f')} {_num(row['p99_ms'], '7.1f')} "
+                f"{_num(row['server_cpu_ms_per_request'], '7.2f')} "
+                f"{row['ok']:7d} {row['non_2xx']:7d} {row['errors']:6d}  {verdict}"
+            )
+    lines.append("")
+    lines.append(
+        "ratio = the target's requests/s over the baseline's in the same cycle, median over the cycles; "
+        "p50/p99 over all cycles;\ncpu/req = CPU ms the server's processes used per answered request "
+        "(steadier than req/s when other processes share the machine)."
+    )
+    for name, setup in results["setups"].items():
+        noise = setup.get("noise") or {}
+        if noise.get("busy"):
+            lines.append(
+                f"WARNING {name}: other processes were using the machine (load average "
+                f"{results['machine']['load_average_at_start']} at start; baseline cycles "
+                f"{noise['baseline_cycle_spread_p90_p10']}x apart): the ratios are less sure; "
+                "run again on a quiet machine."
+            )
+    if verdicts:
+        lines.append("targets: " + "; ".join(verdicts))
+    return "\n".join(lines)

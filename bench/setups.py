@@ -1,0 +1,233 @@
+"""The two ways the portal runs, each prepared as an isolated, throw-away instance.
+
+- embedded: SQLite file and file cache in a temporary INSTANCE_DIR, no Redis.
+- production: a fresh PostgreSQL database ``opendvc_bench`` and Redis with a unique key
+  prefix (cache, sessions, rate limits), dropped and deleted afterwards.
+
+Both run with PORTAL_ENV=production (a generated SECRET_KEY and an explicit DATABASE_URL),
+so the only difference measured is where data and cache live. Every key of .env.example is
+set explicitly (empty when unused) so neither the caller's environment nor a .env file
+read by wsgi.py leaks into the measurement.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.server import REPO
+
+PG_DATABASE = "opendvc_bench"
+
+# The limiter stays on (its cost is part of every request) with a limit the load never
+# reaches: the generator sends everything from one address.
+RATE_LIMIT = "100000000 per minute"
+
+PORTAL_KEYS = (
+    "PORTAL_ENV",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "INSTANCE_DIR",
+    "JOBS_MODE",
+    "CACHE_DIR",
+    "CACHE_TTL",
+    "CACHE_KEY_PREFIX",
+    "RATELIMIT_DEFAULT",
+    "MAX_CONTENT_LENGTH",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "POPULAR_PROCEDURES",
+)
+
+
+class SetupUnavailable(RuntimeError):
+    """A part this setup needs (PostgreSQL, Redis) cannot be reached."""
+
+
+class CommandFailed(RuntimeError):
+    pass
+
+
+class Setup:
+    name = ""
+    target = 0.0
+
+    def __init__(self, procedures: int) -> None:
+        self.procedures = procedures
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"opendvc-bench-{self.name}-"))
+        self.env: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+
+    def base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({key: "" for key in PORTAL_KEYS})
+        env.update(
+            {
+                "FLASK_APP": "wsgi:app",
+                "PORTAL_ENV": "production",
+                "SECRET_KEY": secrets.token_hex(32),
+                "INSTANCE_DIR": str(self.workdir / "instance"),
+                "LOG_LEVEL": "WARNING",
+                "LOG_FORMAT": "json",
+                "CACHE_TTL": "3600",  # longer than the run: every measured read after priming is a hit
+                "RATELIMIT_DEFAULT": RATE_LIMIT,
+                "PYTHONPATH": str(REPO),
+            }
+        )
+        return env
+
+    def describe(self) -> dict:
+        shown = (
+            "PORTAL_ENV",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CACHE_KEY_PREFIX",
+            "INSTANCE_DIR",
+            "LOG_LEVEL",
+            "CACHE_TTL",
+            "RATELIMIT_DEFAULT",
+        )
+        return {key: _masked(self.env.get(key, "")) for key in shown}
+
+    def check_available(self) -> None:
+        """:raises SetupUnavailable: with a message saying what is missing and how to fix it."""
+
+    def prepare(self) -> None:
+        """Create the storage, migrate, import the bundled catalog, generate the synthetic one.
+
+        :raises CommandFailed: a flask command failed; the message carries its output.
+        """
+        self.create_storage()
+        self.flask("db", "upgrade")
+        self.flask("catalog", "import-bundled")
+        self.flask("catalog", "generate", "--procedures", str(self.procedures))
+
+    def create_storage(self) -> None:
+        pass
+
+    def flask(self, *args: str) -> str:
+        label = " ".join(args[:2])
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        self.timings[label] = round(time.perf_counter() - started, 1)
+        if done.returncode != 0:
+            raise CommandFailed(
+                f"flask {' '.join(args)} exited with {done.returncode}:\n"
+                f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            )
+        last = (done.stdout.strip().splitlines() or [""])[-1]
+        print(f"  flask {' '.join(args)}: {self.timings[label]}s  {last}", flush=True)
+        return done.stdout
+
+    def cleanup(self) -> None:
+        """Remove everything this setup created. Safe to call more than once."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class EmbeddedSetup(Setup):
+    name = "embedded"
+    target = 0.35
+
+    def __init__(self, procedures: int) -> None:
+        super().__init__(procedures)
+        self.env = self.base_env()
+        self.env["DATABASE_URL"] = f"sqlite:///{self.workdir / 'instance' / 'opendvc.sqlite3'}"
+
+    def create_storage(self) -> None:
+        (self.workdir / "instance").mkdir(parents=True, exist_ok=True)
+
+
+class ProductionSetup(Setup):
+    name = "production"
+    target = 0.5
+
+    def __init__(self, procedures: int, *, pg_admin_url: str, redis_url: str) -> None:
+        super().__init__(procedures)
+        self.pg_admin_url = pg_admin_url
+        self.redis_url = redis_url
+        self.prefix = f"bench:{secrets.token_hex(4)}:"
+        self.created_database = False
+        self.env = self.base_env()
+        self.env.update(
+            {
+                "DATABASE_URL": _with_database(pg_admin_url, PG_DATABASE),
+                "REDIS_URL": redis_url,
+                "CACHE_KEY_PREFIX": self.prefix,
+            }
+        )
+
+    def check_available(self) -> None:
+        import psycopg
+        import redis
+
+        try:
+            with psycopg.connect(self.pg_admin_url, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+            raise SetupUnavailable(
+                f"PostgreSQL is not reachable at {_masked(self.pg_admin_url)} "
+                f"({type(exc).__name__}); pass --pg-admin-url"
+            ) from exc
+        try:
+            redis.Redis.from_url(self.redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
+        except Exception as exc:  # noqa: BLE001
+            raise SetupUnavailable(
+                f"Redis is not reachable at {_masked(self.redis_url)} ({type(exc).__name__}); pass --redis-url"
+            ) from exc
+
+    def _admin(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.pg_admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(statement)
+
+    def create_storage(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{PG_DATABASE}"')
+        self.created_database = True
+
+    def cleanup(self) -> None:
+        if self.created_database:
+            try:
+                self._admin(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+                self.created_database = False
+            except Exception as exc:  # noqa: BLE001 - report and go on cleaning
+                print(f"  could not drop database {PG_DATABASE}: {exc}", file=sys.stderr)
+        try:
+            import redis
+
+            client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
+            keys = list(client.scan_iter(match=self.prefix + "*", count=1000))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start : start + 500])
+        except Exception as exc:  # noqa: BLE001
+            print(f"  could not delete Redis keys {self.prefix}*: {exc}", file=sys.stderr)
+        super().cleanup()
+
+
+def _with_database(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+def _masked(url: str) -> str:
+    """``url`` with any password replaced by ***, for printing and the results file."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
