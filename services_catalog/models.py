@@ -44,9 +44,7 @@ class Agency(db.Model):
     """
 
     __tablename__ = "agencies"
-    __table_args__ = (
-        sa.CheckConstraint("code IS NOT NULL OR portal_code IS NOT NULL", name="has_code"),
-    )
+    __table_args__ = (sa.CheckConstraint("code IS NOT NULL OR portal_code IS NOT NULL", name="has_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
@@ -143,7 +141,9 @@ class ProcedureLevel(db.Model):
 
     __tablename__ = "procedure_levels"
 
-    procedure_id: Mapped[int] = mapped_column(sa.ForeignKey("procedures.id", ondelete="CASCADE"), primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("procedures.id", ondelete="CASCADE"), primary_key=True
+    )
     level: Mapped[str] = mapped_column(sa.String(16), primary_key=True, index=True)
 
 
@@ -159,6 +159,10 @@ class Procedure(db.Model):
       "required"}]; ``key`` is stable across re-imports (a hash of case and name).
     - ``steps``: [{"case", "steps": [str]}]; ``legal_basis``: [{"number", "title"}];
       ``results``: [{"code", "name"}]; ``subjects``: [str]; ``implementing_bodies``: [str].
+    - ``competent_bodies``: [str], the competent authority (cơ quan có thẩm quyền);
+      ``coordinating_bodies``: [str], the agencies it coordinates with (cơ quan phối hợp).
+      Both were added after procedures had been imported: rows written before hold ``[]``
+      until the next import rewrites them.
     """
 
     __tablename__ = "procedures"
@@ -183,6 +187,8 @@ class Procedure(db.Model):
     results: Mapped[list] = mapped_column(sa.JSON, default=list)
     subjects: Mapped[list] = mapped_column(sa.JSON, default=list)
     implementing_bodies: Mapped[list] = mapped_column(sa.JSON, default=list)
+    competent_bodies: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    coordinating_bodies: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     # Shortest stated processing time, in working days, for sorting and due dates.
     processing_days: Mapped[int | None] = mapped_column()
     active: Mapped[bool] = mapped_column(default=True, index=True)
@@ -234,6 +240,8 @@ class Procedure(db.Model):
                 "results": self.results,
                 "subjects": self.subjects,
                 "implementing_bodies": self.implementing_bodies,
+                "competent_bodies": self.competent_bodies,
+                "coordinating_bodies": self.coordinating_bodies,
                 "online_services": [s.serialize() for s in self.online_services if s.active],
                 "retired_at": self.retired_at.isoformat() if self.retired_at else None,
             }

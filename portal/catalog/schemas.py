@@ -129,6 +129,8 @@ PROCEDURE_EXAMPLE = {
     "results": [{"code": "KQ.G15.000031", "name": "Giấy khai sinh"}],
     "subjects": ["Công dân Việt Nam", "Người Việt Nam định cư ở nước ngoài"],
     "implementing_bodies": ["Ủy ban nhân dân cấp xã"],
+    "competent_bodies": [],
+    "coordinating_bodies": [],
     "online_services": [_service_example(53, "000.00.00.H26", "Ủy ban nhân dân Thành phố Hà Nội"),
                         _service_example(54, "000.00.00.H29", "Ủy ban nhân dân Thành phố Hồ Chí Minh")],
     "retired_at": None,
@@ -206,6 +208,8 @@ def _procedure() -> dict:
         "results": _array("Result", "What the applicant receives."),
         "subjects": _strings("Who may use it."),
         "implementing_bodies": _strings("Bodies that carry it out."),
+        "competent_bodies": _strings("The competent authority (cơ quan có thẩm quyền): bodies that decide."),
+        "coordinating_bodies": _strings("Agencies it is coordinated with (cơ quan phối hợp)."),
         "online_services": _array("OnlineService", "Agencies that offer it online."),
         "retired_at": _nullable(_text("When it was retired; null while active.", format="date-time")),
     }

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 
 from portal.extensions import db
-from services_catalog import importer
+from services_catalog import writer
 from services_catalog.generate import AGENCIES_FILE, PROCEDURES_FILE, PROVINCES_FILE
 from services_catalog.importer import (
     MINISTRY_MERGER,
@@ -177,6 +177,56 @@ def test_a_changed_record_updates_its_procedure_and_its_online_services(app):
     ]
     assert updated.online_services[0].form_schema["title"] == "Thủ tục đăng ký khai sinh (sửa đổi)"
     assert count(Procedure) == 1
+
+
+def test_a_changed_coordinating_agency_updates_the_procedure_and_what_search_finds(app, client):
+    def record(coordinating: str) -> dict:
+        return procedure_record(
+            code="1.000001",
+            name="Thủ tục mở sân bay chuyên dùng",
+            COQUANCOTHAMQUYEN=[{"TENDONVI": "Bộ Tổng Tham mưu"}],
+            COQUANPHOIHOP=[{"TENDONVI": coordinating}],
+        )
+
+    import_procedures(record("Bộ Xây dựng"))
+    first_updated = procedure("1.000001").updated_at
+
+    report = import_procedures(record("Ủy ban nhân dân cấp tỉnh"))
+
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 0)
+    updated = procedure("1.000001")
+    assert updated.coordinating_bodies == ["Ủy ban nhân dân cấp tỉnh"]
+    assert updated.competent_bodies == ["Bộ Tổng Tham mưu"]
+    assert updated.updated_at > first_updated
+    found = client.get("/api/v1/procedures", query_string={"q": "uy ban nhan dan cap tinh"}).get_json()
+    assert [p["code"] for p in found["items"]] == ["1.000001"]
+    gone = client.get("/api/v1/procedures", query_string={"q": "bo xay dung"}).get_json()
+    assert gone["items"] == []
+    assert import_procedures(record("Ủy ban nhân dân cấp tỉnh")).unchanged == 1
+
+
+def test_procedures_imported_before_the_two_lists_were_kept_get_them_on_the_next_import(app, monkeypatch):
+    """A catalog imported by the previous importer (its rows given [] by migration 0004):
+    the bumped importer version makes the same records rewrite their procedures."""
+    from services_catalog import parsing
+
+    record = procedure_record(
+        code="1.000001",
+        name="Thủ tục biên phòng điện tử",
+        COQUANCOTHAMQUYEN=[{"TENDONVI": "Biên phòng cửa khẩu cảng"}],
+        COQUANPHOIHOP=[{"TENDONVI": "Cảng vụ hàng hải"}],
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(parsing, "IMPORTER_VERSION", "2")
+        import_procedures(record)
+    db.session.execute(sa.update(Procedure).values(competent_bodies=[], coordinating_bodies=[]))
+    db.session.commit()
+
+    report = import_procedures(record)
+
+    assert (report.updated, report.unchanged) == (1, 0)
+    assert procedure("1.000001").competent_bodies == ["Biên phòng cửa khẩu cảng"]
+    assert procedure("1.000001").coordinating_bodies == ["Cảng vụ hàng hải"]
 
 
 def test_a_record_that_loses_its_online_channel_deactivates_its_online_services(app):
@@ -464,7 +514,7 @@ def test_a_database_failure_mid_import_leaves_the_catalog_as_it_was(app, monkeyp
         written.append(parsed.code)
         real_write(self, parsed)
 
-    monkeypatch.setattr(importer, "BATCH_SIZE", 100)
+    monkeypatch.setattr(writer, "BATCH_SIZE", 100)
     monkeypatch.setattr(ProcedureWriter, "write", failing_write)
 
     with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
@@ -580,6 +630,51 @@ def test_processing_times_keep_their_units_and_the_online_channel_sets_the_worki
         (7.5, "working_day"),
     ]
     assert plain.processing_days == 8
+
+
+def test_the_competent_authority_and_coordinating_agencies_are_imported_as_lists_of_names(app):
+    record = procedure_record(
+        code="1.000001",
+        name="Thủ tục mở sân bay chuyên dùng",
+        bodies=("Cục Tác chiến",),
+        COQUANCOTHAMQUYEN=[{"TENDONVI": "Bộ Tổng Tham mưu"}],
+        COQUANPHOIHOP=[
+            {"TENDONVI": "Bộ Xây dựng"},
+            {"TENDONVI": " Ủy ban nhân dân cấp tỉnh "},
+            {"TENDONVI": "Bộ Xây dựng"},
+            {"TENDONVI": None},
+            "Bộ Quốc phòng",
+        ],
+    )
+    without = procedure_record(code="1.000002", name="Thủ tục không nêu cơ quan phối hợp")
+
+    report = import_procedures(record, without)
+
+    assert report.rejected == []
+    imported = procedure("1.000001")
+    assert imported.implementing_bodies == ["Cục Tác chiến"]
+    assert imported.competent_bodies == ["Bộ Tổng Tham mưu"]
+    assert imported.coordinating_bodies == ["Bộ Xây dựng", "Ủy ban nhân dân cấp tỉnh"]
+    assert "bo tong tham muu" in imported.search_norm and "bo xay dung" in imported.search_norm
+    assert {w["message"] for w in report.warnings if w["code"] == "1.000001"} >= {
+        "COQUANPHOIHOP: 1 entries that are not objects were left out"
+    }
+    serialized = imported.serialize()
+    assert serialized["competent_bodies"] == ["Bộ Tổng Tham mưu"]
+    assert serialized["coordinating_bodies"] == ["Bộ Xây dựng", "Ủy ban nhân dân cấp tỉnh"]
+    assert (procedure("1.000002").competent_bodies, procedure("1.000002").coordinating_bodies) == ([], [])
+
+
+def test_the_bundled_records_keep_their_competent_authority_and_coordinating_agencies(app):
+    import_bundled()
+
+    with_competent = db.session.scalars(sa.select(Procedure.competent_bodies)).all()
+    assert sum(1 for bodies in with_competent if bodies) == 287
+    with_coordinating = db.session.scalars(sa.select(Procedure.coordinating_bodies)).all()
+    assert sum(1 for bodies in with_coordinating if bodies) == 58
+    airfield = procedure("1.013275")
+    assert airfield.competent_bodies == ["Bộ Tổng Tham mưu"]
+    assert airfield.coordinating_bodies == ["Bộ Xây dựng, Chủ tịch ủy ban nhân dân cấp tỉnh"]
 
 
 def test_document_keys_are_stable_across_reimports(app):

@@ -24,6 +24,8 @@ BIRTH = "1.001193"  # Thủ tục đăng ký khai sinh: level 4 at ten provinces
 ADOPTION = "2.001263"  # Đăng ký việc nuôi con nuôi trong nước: lệ phí 400.000 đồng, form templates
 FOREIGN_ADOPTION = "1.003976"  # not offered online; lệ phí 9.000.000 đồng
 PASSPORT_FEE_IN_USD = "1.002411"
+# Thủ tục mở sân bay chuyên dùng: decided by the General Staff, with two coordinating agencies.
+AIRFIELD = "1.013275"
 
 # The .mo files are build output; compile them before any page is rendered in this process.
 compile_translations()
@@ -309,6 +311,25 @@ def test_procedure_page_shows_the_procedure_in_full(catalog_client):
     ):
         assert heading in text
     assert "Quyết định công bố" in text and "Cơ quan công bố" in text and "Đối tượng thực hiện" in text
+
+
+def test_procedure_page_shows_the_competent_authority_and_coordinating_agencies_when_it_has_them(
+    catalog_client,
+):
+    body = catalog_client.get(f"/thu-tuc/{AIRFIELD}?lang=en").get_data(as_text=True)
+    assert re.search(
+        r"<dt>Competent authority</dt><dd lang=\"vi\"><ul class=\"plain\"><li>Bộ Tổng Tham mưu</li></ul>",
+        body,
+    )
+    assert re.search(
+        r"<dt>Coordinating agencies</dt><dd lang=\"vi\"><ul class=\"plain\">"
+        r"<li>Bộ Xây dựng, Chủ tịch ủy ban nhân dân cấp tỉnh</li></ul>",
+        body,
+    )
+    text = page(catalog_client.get(f"/thu-tuc/{AIRFIELD}")).text
+    assert "Bộ Tổng Tham mưu" in text and "Bộ Xây dựng, Chủ tịch ủy ban nhân dân cấp tỉnh" in text
+    birth = page(catalog_client.get(f"/thu-tuc/{BIRTH}?lang=en")).text
+    assert "Competent authority" not in birth and "Coordinating agencies" not in birth
 
 
 def test_procedure_page_shows_fees_in_dong_with_their_kind(catalog_client):
