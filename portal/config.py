@@ -109,6 +109,8 @@ class BaseConfig:
         self.UPLOAD_DIR = _env("UPLOAD_DIR", str(instance / "uploads"))
         self.UPLOAD_MAX_FILE_BYTES = _env_int("UPLOAD_MAX_FILE_BYTES", 10 * 1024 * 1024)
         self.UPLOAD_MAX_DOSSIER_BYTES = _env_int("UPLOAD_MAX_DOSSIER_BYTES", 50 * 1024 * 1024)
+        # Public dossier lookup: attempts per client address and per code.
+        self.LOOKUP_RATE_LIMIT = _env("LOOKUP_RATE_LIMIT", "10 per 15 minutes")
         # Drafts: the largest form a draft keeps, and how many open drafts a citizen may have.
         self.DOSSIER_DRAFT_MAX_BYTES = _env_int("DOSSIER_DRAFT_MAX_BYTES", 65536)
         self.DOSSIER_MAX_DRAFTS = _env_int("DOSSIER_MAX_DRAFTS", 20)

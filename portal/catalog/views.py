@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import render_template, request
+from flask import g, render_template, request
+from markupsafe import Markup
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
+from portal.cache import cached_text
 from portal.catalog import bp, service
 from portal.catalog.queries import SearchParams
 from portal.errors import ValidationFailed
@@ -46,7 +48,26 @@ def search():
 
 @bp.get("/thu-tuc/<code>")
 def procedure(code: str):
-    return render_template("catalog/procedure.html", p=service.procedure(code))
+    title, body = procedure_fragment(code, g.lang)
+    return render_template("catalog/procedure.html", p={"name": title}, body=Markup(body))
+
+
+def procedure_fragment(code: str, lang: str) -> tuple[str, str]:
+    """The procedure page's title and rendered content, cached per procedure and language.
+
+    The content is the same for every visitor (no forms, nothing personal), so it is
+    rendered once and kept until an import invalidates the catalog.
+
+    :raises NotFound: no procedure has this code.
+    """
+    key = code[:80]
+    title = cached_text(service.CACHE_NS, f"page-title:{key}", lambda: service.procedure(code)["name"])
+    body = cached_text(
+        service.CACHE_NS,
+        f"page-body:{lang}:{key}",
+        lambda: render_template("catalog/_procedure_body.html", p=service.procedure(code)),
+    )
+    return title, body
 
 
 def _search_page(form: dict, *, query: dict, results: dict | None, errors: list[str]) -> str:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 
 from portal.accounts.service import normalize_phone
@@ -37,11 +37,13 @@ def public_lookup(unsafe_code: str | None, unsafe_secret: str | None) -> dict:
     :raises NotFound: the same answer for an unknown code and for a wrong secret.
     """
     address = (request.remote_addr if has_request_context() else None) or "-"
-    hit(LOOKUP_LIMIT, "dossier-lookup", address)
+    limit = current_app.config.get("LOOKUP_RATE_LIMIT") or LOOKUP_LIMIT
+    hit(limit, "dossier-lookup", address)
     code = (unsafe_code or "").strip()
-    hit(LOOKUP_LIMIT, "dossier-lookup-code", code[:64].upper() or "-")
+    hit(limit, "dossier-lookup-code", code[:64].upper() or "-")
     secret = _normalise_secret(unsafe_secret)
-    dossier = queries.find_for_lookup(code) if 0 < len(code) <= 64 else None
+    usable = 0 < len(code) <= 64 and "\x00" not in code
+    dossier = queries.find_for_lookup(code) if usable else None
     candidates = ([_normalise_secret(dossier.applicant_phone), _normalise_secret(dossier.applicant_id_number)]
                   if dossier is not None else ["", ""])
     matched = False

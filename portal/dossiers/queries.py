@@ -275,7 +275,7 @@ def list_dossiers(user: User, status: int | None = None, unsafe_code_query: str 
     conditions = [owner_clause(user)]
     if status is not None:
         conditions.append(Dossier.status == status)
-    code_query = (unsafe_code_query or "").strip()[:MAX_CODE_QUERY]
+    code_query = (unsafe_code_query or "").replace("\x00", "").strip()[:MAX_CODE_QUERY]
     if code_query:
         escaped = code_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(Dossier.code.ilike(f"%{escaped}%", escape="\\"))

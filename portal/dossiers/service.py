@@ -197,6 +197,24 @@ def discard_draft(user: User, dossier_id) -> None:
     db.session.delete(draft)
 
 
+def filing_overview(user: User, online_service_id) -> dict:
+    """What a citizen reads before starting a draft: the online service (as
+    ``OnlineService.serialize``), its procedure's code, name, processing days, channels
+    (time limits and fees) and documents, and the citizen's drafts of this service.
+
+    :raises NotFound: as :func:`create_draft`: no such service, or no longer offered.
+    """
+    service_id = queries.as_id(online_service_id)
+    service = db.session.get(OnlineService, service_id) if service_id else None
+    if not _offered(service):
+        raise NotFound(_("This online service does not exist or is no longer offered."))
+    procedure = service.procedure
+    return {**service.serialize(), "procedure_code": procedure.code, "procedure_name": procedure.name,
+            "processing_days": procedure.processing_days, "channels": list(procedure.channels or []),
+            "documents": list(procedure.documents or []),
+            "drafts": [d for d in queries.list_drafts(user) if d["online_service_id"] == service.id]}
+
+
 # ----------------------------------------------------------------------------------- files
 
 
@@ -270,14 +288,16 @@ def add_attachment(user: User, dossier_id, document_key: str, file_storage, kind
 
 
 @transactional
-def remove_attachment(user: User, attachment_id) -> None:
+def remove_attachment(user: User, attachment_id, *, dossier_id=None) -> None:
     """Remove a file of a draft, or a supplement file sent since the supplement was requested.
 
-    :raises NotFound: no such file of this citizen.
+    With ``dossier_id`` the file must also belong to that dossier (routes that name both).
+
+    :raises NotFound: no such file of this citizen (of this dossier).
     :raises Conflict: the file belongs to what was filed (``AttachmentLocked``).
     """
     attachment = queries.find_owned_attachment(user, attachment_id)
-    if attachment is None:
+    if attachment is None or (dossier_id is not None and attachment.dossier_id != dossier_id):
         raise NotFound(_("This file does not exist or is not yours."))
     _lock(attachment.dossier_id)
     dossier = db.session.get(Dossier, attachment.dossier_id, populate_existing=True)
@@ -429,8 +449,9 @@ def request_withdrawal(user: User, dossier_id, reason: str) -> None:
     :raises Conflict: ``InvalidTransition``: the dossier is already closed.
     """
     dossier = _owned_filed(user, dossier_id, lock=True)
+    # NUL never reaches the database (PostgreSQL refuses it in text): treat it as invalid.
     reason = (reason or "").strip()
-    if not reason or len(reason) > MAX_REASON:
+    if not reason or len(reason) > MAX_REASON or "\x00" in reason:
         message = _("Give a reason for withdrawing the dossier (at most %(num)d characters).", num=MAX_REASON)
         raise ValidationFailed(message, details=[field_error("reason", message)])
     if dossier.status in FINAL_STATUSES:
@@ -487,7 +508,7 @@ def rate(user: User, dossier_id, value: str, comment: str | None = None) -> None
         message = _("Choose how satisfied you are.")
         raise ValidationFailed(message, details=[field_error("value", message)])
     comment = (comment or "").strip() or None
-    if comment and len(comment) > MAX_COMMENT:
+    if comment and (len(comment) > MAX_COMMENT or "\x00" in comment):
         message = _("The comment can have at most %(num)d characters.", num=MAX_COMMENT)
         raise ValidationFailed(message, details=[field_error("comment", message)])
     if dossier.status != DELIVERED:
