@@ -94,6 +94,8 @@ def _configure_sqlite(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.accounts import account_bp
+    from portal.accounts import bp as accounts_bp
     from portal.apidocs import bp as apidocs_bp
     from portal.apidocs import views as apidocs_views  # noqa: F401 - routes on apidocs_bp
     from portal.catalog import api as catalog_api
@@ -101,8 +103,6 @@ def register_blueprints(app: Flask) -> None:
     from portal.catalog import views as catalog_views  # noqa: F401 - routes on catalog_bp
     from portal.extensions import csrf
     from portal.status import bp as status_bp
-
-    from portal.accounts import account_bp, bp as accounts_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(account_bp)

@@ -185,8 +185,7 @@ class ProductionConfig(BaseConfig):
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not _env(name)]
         if missing:
             raise ConfigError(
-                "production refuses to start without " + ", ".join(missing)
-                + " (see .env.example)"
+                "production refuses to start without " + ", ".join(missing) + " (see .env.example)"
             )
         if len(_env("SECRET_KEY") or "") < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production")
@@ -214,7 +213,7 @@ def load_config(name: str | None = None) -> BaseConfig:
 def _normalise_db_url(url: str) -> str:
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver named.
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from portal.extensions import db
 
 
 def utcnow() -> datetime:
     """Timezone-aware now in UTC; pass the callable as a column default, never its value."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def transactional(func):

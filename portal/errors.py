@@ -83,7 +83,9 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def error_response(status_code: int, errors: list[dict]):
@@ -122,7 +124,14 @@ def register_errorhandlers(app: Flask) -> None:
     def handle_csrf(exc: CSRFError):
         return error_response(
             400,
-            [{"error": "CSRFError", "message": _("The form has expired or was not sent from this site. Please reload the page and try again.")}],
+            [
+                {
+                    "error": "CSRFError",
+                    "message": _(
+                        "The form has expired or was not sent from this site. Please reload the page and try again."
+                    ),
+                }
+            ],
         )
 
     @app.errorhandler(HTTPException)

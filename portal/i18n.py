@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -17,7 +17,7 @@ def _as_datetime(value):
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)  # the database keeps UTC
+        value = value.replace(tzinfo=UTC)  # the database keeps UTC
     return value
 
 
@@ -47,8 +47,13 @@ def register_i18n(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return response  # machine answers are publicly cacheable: no cookies on them
         if unsafe_lang in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != unsafe_lang:
-            response.set_cookie(LANG_COOKIE, unsafe_lang, max_age=365 * 24 * 3600,
-                                samesite="Lax", secure=app.config["SESSION_COOKIE_SECURE"])
+            response.set_cookie(
+                LANG_COOKIE,
+                unsafe_lang,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                secure=app.config["SESSION_COOKIE_SECURE"],
+            )
         return response
 
     @app.template_filter("vn_datetime")

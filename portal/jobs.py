@@ -14,8 +14,8 @@ Modes (``JOBS_MODE``):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import current_app
 from sqlalchemy import event
@@ -47,8 +47,13 @@ class JobsNotAllowed(RuntimeError):
     """enqueue() was called where jobs are not enabled (a test without the jobs fixture)."""
 
 
-def job(name: str, *, queue: str = QUEUE_DEFAULT, retries: int = 3,
-        retry_intervals: tuple[int, ...] = (10, 60, 300)):
+def job(
+    name: str,
+    *,
+    queue: str = QUEUE_DEFAULT,
+    retries: int = 3,
+    retry_intervals: tuple[int, ...] = (10, 60, 300),
+):
     """Register ``func`` as the job ``name``, with its queue and retry policy."""
 
     def decorator(func: Callable) -> Callable:

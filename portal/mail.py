@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 MAX_SUBJECT = 200
 
 
-def build_message(to: str, subject: str, text: str, html: str | None = None,
-                  attachments: list[dict] | None = None) -> EmailMessage:
+def build_message(
+    to: str, subject: str, text: str, html: str | None = None, attachments: list[dict] | None = None
+) -> EmailMessage:
     """An RFC 5322 message. Header injection is impossible: newlines in headers are refused.
 
     :raises ValueError: a header value contains a line break.
@@ -73,14 +74,16 @@ def deliver(message: EmailMessage) -> None:
 
 
 @job("mail.send", queue=QUEUE_MAIL, retries=5, retry_intervals=(30, 120, 600, 1800, 3600))
-def send_mail_job(to: str, subject: str, text: str, html: str | None = None,
-                  attachments: list[dict] | None = None) -> None:
+def send_mail_job(
+    to: str, subject: str, text: str, html: str | None = None, attachments: list[dict] | None = None
+) -> None:
     deliver(build_message(to, subject, text, html, attachments))
     log.info("mail sent", extra={"subject": subject[:60]})
 
 
-def queue_mail(to: str | None, subject: str, text: str, html: str | None = None,
-               attachments: list[dict] | None = None) -> None:
+def queue_mail(
+    to: str | None, subject: str, text: str, html: str | None = None, attachments: list[dict] | None = None
+) -> None:
     """Send after the current transaction commits. No address: nothing to send."""
     if not to:
         return

@@ -50,8 +50,19 @@ EXTENSIONS = {PDF: ".pdf", PNG: ".png", JPEG: ".jpg"}
 _NAME_EXTENSIONS = {PDF: {".pdf"}, PNG: {".png"}, JPEG: {".jpg", ".jpeg", ".jpe", ".jfif"}}
 
 # Programs and archives, by their first bytes: refused whatever the file is called.
-_EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf",
-                     b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe", b"PK\x03\x04", b"PK\x05\x06", b"\x00asm")
+_EXECUTABLE_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"#!",
+    b"\xca\xfe\xba\xbe",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"\x00asm",
+)
 # Signs of a second file inside an image: a ZIP/JAR end-of-directory record, or markup.
 _IMAGE_INTRUDERS = re.compile(rb"PK\x05\x06|<script|<html|<\?php|<!doctype", re.IGNORECASE)
 _PDF_HEAD_INTRUDERS = re.compile(rb"<script|<html|<\?php|<!doctype", re.IGNORECASE)
@@ -132,15 +143,19 @@ def _unsupported() -> ValidationFailed:
 
 def _unsafe() -> ValidationFailed:
     return ValidationFailed(
-        _("This file cannot be accepted: it is not a plain PDF, JPEG or PNG document. "
-          "Scan or save the document again and attach the new file."),
+        _(
+            "This file cannot be accepted: it is not a plain PDF, JPEG or PNG document. "
+            "Scan or save the document again and attach the new file."
+        ),
         token="UnsafeFile",
     )
 
 
 def _damaged() -> ValidationFailed:
-    return ValidationFailed(_("This file is damaged or incomplete. Save or scan it again and attach the new file."),
-                            token="DamagedFile")
+    return ValidationFailed(
+        _("This file is damaged or incomplete. Save or scan it again and attach the new file."),
+        token="DamagedFile",
+    )
 
 
 def inspect_bytes(data: bytes) -> str:
@@ -181,13 +196,13 @@ def _check_pdf(data: bytes) -> None:
     end = data.rfind(b"%%EOF")
     if end < 0:
         raise _damaged()
-    trailing = data[end + 5:]
+    trailing = data[end + 5 :]
     if trailing.strip(_PDF_TRAILING_OK):
         raise _unsafe()  # something appended after the end of the document
-    if b"startxref" not in data[max(0, end - 1024):end]:
+    if b"startxref" not in data[max(0, end - 1024) : end]:
         raise _damaged()
     # Where ZIP readers look for an archive's directory (its last 64 KiB).
-    if b"PK\x05\x06" in data[-(65536 + 22):]:
+    if b"PK\x05\x06" in data[-(65536 + 22) :]:
         raise _unsafe()
 
 
@@ -196,14 +211,14 @@ def _check_png(data: bytes) -> None:
     while True:
         if position + 12 > len(data):
             raise _damaged()  # ends before IEND
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
         if length > 0x7FFFFFFF or not kind.isalpha() or position + 12 + length > len(data):
             raise _damaged()
         if first and (kind != b"IHDR" or length != 13):
             raise _damaged()
         first = False
-        body = data[position + 4:position + 8 + length]
-        (crc,) = struct.unpack(">I", data[position + 8 + length:position + 12 + length])
+        body = data[position + 4 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
         if zlib.crc32(body) & 0xFFFFFFFF != crc:
             raise _damaged()
         position += 12 + length
@@ -232,7 +247,7 @@ def _check_jpeg(data: bytes) -> None:
             continue  # markers without a segment
         if position + 2 > size:
             raise _damaged()
-        (length,) = struct.unpack(">H", data[position:position + 2])
+        (length,) = struct.unpack(">H", data[position : position + 2])
         if length < 2 or position + length > size:
             raise _damaged()
         position += length
@@ -264,14 +279,17 @@ def _check_with_pillow(data: bytes, expected_format: str) -> None:
                     raise _damaged()
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
-                    raise ValidationFailed(_("The image is too large in pixels. Scan it at a lower resolution."),
-                                           token="FileTooLarge")
+                    raise ValidationFailed(
+                        _("The image is too large in pixels. Scan it at a lower resolution."),
+                        token="FileTooLarge",
+                    )
                 image.verify()
     except ValidationFailed:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValidationFailed(_("The image is too large in pixels. Scan it at a lower resolution."),
-                               token="FileTooLarge") from None
+        raise ValidationFailed(
+            _("The image is too large in pixels. Scan it at a lower resolution."), token="FileTooLarge"
+        ) from None
     except Exception:  # noqa: BLE001 - Pillow raises many kinds of error for broken files
         raise _damaged() from None
 
@@ -313,8 +331,9 @@ def stage(stream: BinaryIO, unsafe_filename: str | None, *, max_bytes: int | Non
             out.flush()
             os.fsync(out.fileno())
         content_type = inspect_bytes(temp_path.read_bytes())
-        return StagedFile(temp_path, size, digest.hexdigest(), content_type,
-                          display_name(unsafe_filename, content_type))
+        return StagedFile(
+            temp_path, size, digest.hexdigest(), content_type, display_name(unsafe_filename, content_type)
+        )
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise

@@ -37,16 +37,19 @@ def _official(year: int) -> tuple[frozenset[date], frozenset[date]]:
 
 
 class WorkCalendar:
-    def __init__(self, extra_days_off: frozenset[date] = frozenset(),
-                 extra_working_days: frozenset[date] = frozenset()) -> None:
+    def __init__(
+        self, extra_days_off: frozenset[date] = frozenset(), extra_working_days: frozenset[date] = frozenset()
+    ) -> None:
         self.extra_days_off = frozenset(extra_days_off)
         self.extra_working_days = frozenset(extra_working_days)
 
     @classmethod
     def from_config(cls, config) -> WorkCalendar:
         """Built from WORKDAYS_EXTRA_DAYS_OFF and WORKDAYS_EXTRA_WORKING_DAYS (ISO dates, commas)."""
-        return cls(_parse_dates(config.get("WORKDAYS_EXTRA_DAYS_OFF")),
-                   _parse_dates(config.get("WORKDAYS_EXTRA_WORKING_DAYS")))
+        return cls(
+            _parse_dates(config.get("WORKDAYS_EXTRA_DAYS_OFF")),
+            _parse_dates(config.get("WORKDAYS_EXTRA_WORKING_DAYS")),
+        )
 
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_working_days:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -233,7 +233,9 @@ class MailCatcher:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         from email import message_from_bytes, policy
 
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+        self.messages.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        )
         return "250 OK"
 
     def to(self, address: str) -> list:

@@ -16,7 +16,9 @@ def require_citizen():
     if current_user.is_authenticated:
         return None
     if request.path.startswith("/api/"):
-        response = jsonify({"status_code": 401, "errors": [{"error": "Unauthorized", "message": "sign in first"}]})
+        response = jsonify(
+            {"status_code": 401, "errors": [{"error": "Unauthorized", "message": "sign in first"}]}
+        )
         response.status_code = 401
         return response
     return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))

@@ -10,14 +10,19 @@ class RegisterForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
     phone = TelField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
-    id_number = StringField(_l("Personal ID number (CCCD, 12 digits)"), validators=[Optional(), Length(max=12)])
+    id_number = StringField(
+        _l("Personal ID number (CCCD, 12 digits)"), validators=[Optional(), Length(max=12)]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
-    accept = BooleanField(_l("I agree to the terms of use and the processing of my personal data"),
-                          validators=[DataRequired()])
+    accept = BooleanField(
+        _l("I agree to the terms of use and the processing of my personal data"), validators=[DataRequired()]
+    )
 
 
 class SignInForm(FlaskForm):
-    identifier = StringField(_l("E-mail, mobile number or ID number"), validators=[DataRequired(), Length(max=254)])
+    identifier = StringField(
+        _l("E-mail, mobile number or ID number"), validators=[DataRequired(), Length(max=254)]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 

@@ -18,6 +18,7 @@ MIN_LENGTH = 8
 MAX_LENGTH = 128
 MIN_SCORE = 2  # zxcvbn 0-4: 2 means "somewhat guessable" is the lowest we accept
 
+
 @lru_cache(maxsize=4)
 def _hasher_for(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
@@ -32,9 +33,23 @@ def _hasher() -> PasswordHasher:
     config = current_app.config
     return _hasher_for(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_KIB"], config["ARGON2_PARALLELISM"])
 
+
 # Words Vietnamese users put in passwords that zxcvbn's English lists do not know.
-_LOCAL_WORDS = ["matkhau", "anhyeuem", "emyeuanh", "yeuem", "vietnam", "hanoi", "saigon",
-                "dichvucong", "congdichvucong", "dvc", "iloveyou", "cccd", "canhan"]
+_LOCAL_WORDS = [
+    "matkhau",
+    "anhyeuem",
+    "emyeuanh",
+    "yeuem",
+    "vietnam",
+    "hanoi",
+    "saigon",
+    "dichvucong",
+    "congdichvucong",
+    "dvc",
+    "iloveyou",
+    "cccd",
+    "canhan",
+]
 
 
 def hash_password(password: str) -> str:

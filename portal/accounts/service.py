@@ -57,7 +57,9 @@ def _field_error(field: str, message: str) -> dict:
     return {"error": "ValidationError", "field": field, "message": message}
 
 
-def validate_contact(*, full_name: str, email: str | None, phone: str | None, id_number: str | None) -> list[dict]:
+def validate_contact(
+    *, full_name: str, email: str | None, phone: str | None, id_number: str | None
+) -> list[dict]:
     errors = []
     if not 2 <= len(full_name.strip()) <= 100:
         errors.append(_field_error("full_name", _("Enter your full name (2 to 100 characters).")))
@@ -77,8 +79,11 @@ def validate_contact(*, full_name: str, email: str | None, phone: str | None, id
 
 def _new_token(user: User, purpose: str, ttl: timedelta) -> str:
     raw = secrets.token_urlsafe(32)
-    db.session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=sessions.token_hash(raw),
-                                expires_at=utcnow() + ttl))
+    db.session.add(
+        AccountToken(
+            user_id=user.id, purpose=purpose, token_hash=sessions.token_hash(raw), expires_at=utcnow() + ttl
+        )
+    )
     return raw
 
 
@@ -117,8 +122,15 @@ def _mail(user: User, template: str, subject: str, **context) -> None:
 
 
 @transactional
-def register(*, full_name: str, unsafe_email: str | None, unsafe_phone: str | None,
-             unsafe_id_number: str | None, password: str, locale: str = "vi") -> None:
+def register(
+    *,
+    full_name: str,
+    unsafe_email: str | None,
+    unsafe_phone: str | None,
+    unsafe_id_number: str | None,
+    password: str,
+    locale: str = "vi",
+) -> None:
     """Create an account and e-mail a verification link.
 
     When the e-mail is already registered, its owner is told by e-mail instead, and the
@@ -130,38 +142,68 @@ def register(*, full_name: str, unsafe_email: str | None, unsafe_phone: str | No
     phone = normalize_phone(unsafe_phone)
     id_number = (unsafe_id_number or "").strip() or None
     errors = validate_contact(full_name=full_name, email=email, phone=phone, id_number=id_number)
-    errors += [_field_error("password", p) for p in
-               password_problems(password, user_inputs=[full_name, email, phone, id_number])]
+    errors += [
+        _field_error("password", p)
+        for p in password_problems(password, user_inputs=[full_name, email, phone, id_number])
+    ]
     if errors:
         raise ValidationFailed(errors[0]["message"], details=errors)
 
     existing = db.session.scalar(sa.select(User).where(User.email == email)) if email else None
     if existing is not None:
-        _mail(existing, "already_registered", "Someone tried to register with your e-mail address",
-              reset_url=f"{current_app.config['PUBLIC_URL']}/tai-khoan/quen-mat-khau")
+        _mail(
+            existing,
+            "already_registered",
+            "Someone tried to register with your e-mail address",
+            reset_url=f"{current_app.config['PUBLIC_URL']}/tai-khoan/quen-mat-khau",
+        )
         return
-    clash = db.session.scalar(
-        sa.select(User).where(sa.or_(
-            sa.and_(User.phone.is_not(None), User.phone == phone),
-            sa.and_(User.id_number.is_not(None), User.id_number == id_number),
-        ))
-    ) if (phone or id_number) else None
+    clash = (
+        db.session.scalar(
+            sa.select(User).where(
+                sa.or_(
+                    sa.and_(User.phone.is_not(None), User.phone == phone),
+                    sa.and_(User.id_number.is_not(None), User.id_number == id_number),
+                )
+            )
+        )
+        if (phone or id_number)
+        else None
+    )
     if clash is not None:
         raise ValidationFailed(
-            _("An account with this mobile number or ID number may already exist. Sign in, or reset your password."),
-            details=[_field_error("phone" if phone else "id_number",
-                                  _("An account with this mobile number or ID number may already exist. "
-                                    "Sign in, or reset your password."))],
+            _(
+                "An account with this mobile number or ID number may already exist. Sign in, or reset your password."
+            ),
+            details=[
+                _field_error(
+                    "phone" if phone else "id_number",
+                    _(
+                        "An account with this mobile number or ID number may already exist. "
+                        "Sign in, or reset your password."
+                    ),
+                )
+            ],
         )
-    user = User(full_name=full_name.strip(), email=email, phone=phone, id_number=id_number,
-                password_hash=hash_password(password), password_changed_at=utcnow(),
-                locale=locale if locale in ("vi", "en") else "vi")
+    user = User(
+        full_name=full_name.strip(),
+        email=email,
+        phone=phone,
+        id_number=id_number,
+        password_hash=hash_password(password),
+        password_changed_at=utcnow(),
+        locale=locale if locale in ("vi", "en") else "vi",
+    )
     db.session.add(user)
     db.session.flush()
     if email:
         token = _new_token(user, "verify_email", VERIFY_TTL)
-        _mail(user, "verify_email", "Confirm your e-mail address",
-              verify_url=_link("/tai-khoan/xac-nhan-email", token))
+        _mail(
+            user,
+            "verify_email",
+            "Confirm your e-mail address",
+            verify_url=_link("/tai-khoan/xac-nhan-email", token),
+        )
 
 
 @transactional
@@ -183,8 +225,12 @@ def resend_verification(unsafe_email: str) -> None:
     user = db.session.scalar(sa.select(User).where(User.email == email)) if email else None
     if user is not None and user.email_verified_at is None:
         token = _new_token(user, "verify_email", VERIFY_TTL)
-        _mail(user, "verify_email", "Confirm your e-mail address",
-              verify_url=_link("/tai-khoan/xac-nhan-email", token))
+        _mail(
+            user,
+            "verify_email",
+            "Confirm your e-mail address",
+            verify_url=_link("/tai-khoan/xac-nhan-email", token),
+        )
 
 
 # ------------------------------------------------------------------------------ sign-in
@@ -213,13 +259,18 @@ def sign_in_with_password(identifier: str, password: str) -> User:
     check(SIGNIN_LIMIT_ACCOUNT, "signin-account", key)
     check(SIGNIN_LIMIT_ADDRESS, "signin-address", address)
     user = _find_by_identifier(key) if key else None
-    if user is None or not user.is_active or not verify_password(user.password_hash if user else None, password):
+    if (
+        user is None
+        or not user.is_active
+        or not verify_password(user.password_hash if user else None, password)
+    ):
         hit(SIGNIN_LIMIT_ACCOUNT, "signin-account", key)
         hit(SIGNIN_LIMIT_ADDRESS, "signin-address", address)
         raise Unauthorized(_("The sign-in details are not correct."), token="InvalidCredentials")
     if user.email and user.email_verified_at is None:
-        raise Forbidden(_("Please confirm your e-mail address first: use the link we sent you."),
-                        token="EmailNotVerified")
+        raise Forbidden(
+            _("Please confirm your e-mail address first: use the link we sent you."), token="EmailNotVerified"
+        )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     sessions.start_session(user, "password")
@@ -247,9 +298,13 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     :raises ValidationFailed: the current password is wrong or the new one is refused.
     """
     if user.password_hash and not verify_password(user.password_hash, current_password):
-        raise ValidationFailed(_("The current password is not correct."),
-                               details=[_field_error("current_password", _("The current password is not correct."))])
-    problems = password_problems(new_password, user_inputs=[user.full_name, user.email, user.phone, user.id_number])
+        raise ValidationFailed(
+            _("The current password is not correct."),
+            details=[_field_error("current_password", _("The current password is not correct."))],
+        )
+    problems = password_problems(
+        new_password, user_inputs=[user.full_name, user.email, user.phone, user.id_number]
+    )
     if problems:
         raise ValidationFailed(problems[0], details=[_field_error("new_password", p) for p in problems])
     user.password_hash = hash_password(new_password)
@@ -269,8 +324,12 @@ def request_password_reset(unsafe_email: str) -> None:
     user = db.session.scalar(sa.select(User).where(User.email == email)) if email else None
     if user is not None and user.is_active:
         token = _new_token(user, "reset_password", RESET_TTL)
-        _mail(user, "reset_password", "Reset your password",
-              reset_url=_link("/tai-khoan/dat-lai-mat-khau", token))
+        _mail(
+            user,
+            "reset_password",
+            "Reset your password",
+            reset_url=_link("/tai-khoan/dat-lai-mat-khau", token),
+        )
 
 
 @transactional
@@ -280,7 +339,9 @@ def reset_password(raw_token: str, new_password: str) -> None:
     :raises ValidationFailed: the link is invalid/used/expired, or the password is refused.
     """
     user = _consume_token(raw_token, "reset_password")
-    problems = password_problems(new_password, user_inputs=[user.full_name, user.email, user.phone, user.id_number])
+    problems = password_problems(
+        new_password, user_inputs=[user.full_name, user.email, user.phone, user.id_number]
+    )
     if problems:
         raise ValidationFailed(problems[0], details=[_field_error("password", p) for p in problems])
     user.password_hash = hash_password(new_password)
@@ -301,12 +362,15 @@ def sign_in_with_identity_response(client) -> User:
     from authlib.integrations.base_client.errors import OAuthError
 
     if request.args.get("error"):
-        raise Unauthorized(_("Sign-in with the national identity account was cancelled."), token="IdentityDenied")
+        raise Unauthorized(
+            _("Sign-in with the national identity account was cancelled."), token="IdentityDenied"
+        )
     try:
         token = client.authorize_access_token()
     except (OAuthError, ValueError, KeyError) as exc:
-        raise Unauthorized(_("Sign-in with the national identity account failed. Please try again."),
-                           token="IdentityFailed") from exc
+        raise Unauthorized(
+            _("Sign-in with the national identity account failed. Please try again."), token="IdentityFailed"
+        ) from exc
     claims = dict(token.get("userinfo") or {})
     if not claims:
         claims = dict(client.userinfo(token=token))
@@ -341,11 +405,20 @@ def sign_in_with_identity(*, issuer: str, claims: dict) -> User:
             if email and db.session.scalar(sa.select(User.id).where(User.email == email)):
                 email = None  # an unverified claim on someone else's address: do not take it over
             name = str(claims.get("name") or claims.get("given_name") or _("Citizen"))[:100]
-            phone = normalize_phone(claims.get("phone_number")) if claims.get("phone_number_verified") else None
-            if phone and (not _PHONE.match(phone) or db.session.scalar(sa.select(User.id).where(User.phone == phone))):
+            phone = (
+                normalize_phone(claims.get("phone_number")) if claims.get("phone_number_verified") else None
+            )
+            if phone and (
+                not _PHONE.match(phone) or db.session.scalar(sa.select(User.id).where(User.phone == phone))
+            ):
                 phone = None
-            user = User(full_name=name, email=email, id_number=id_number, phone=phone,
-                        email_verified_at=utcnow() if email else None)
+            user = User(
+                full_name=name,
+                email=email,
+                id_number=id_number,
+                phone=phone,
+                email_verified_at=utcnow() if email else None,
+            )
             db.session.add(user)
             db.session.flush()
         link = IdentityLink(user_id=user.id, issuer=issuer, subject=subject)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask, current_app, request, session
@@ -96,7 +96,9 @@ def live_sessions(user_id: int) -> list[UserSession]:
     return list(
         db.session.scalars(
             sa.select(UserSession)
-            .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None), UserSession.expires_at > now)
+            .where(
+                UserSession.user_id == user_id, UserSession.revoked_at.is_(None), UserSession.expires_at > now
+            )
             .order_by(UserSession.last_seen_at.desc())
         )
     )
@@ -104,9 +106,8 @@ def live_sessions(user_id: int) -> list[UserSession]:
 
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes for timezone-aware columns: they are UTC.
-    from datetime import timezone
 
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def load_user_from_session(user_id: str) -> User | None:
@@ -125,9 +126,7 @@ def load_user_from_session(user_id: str) -> User | None:
         return None
     if now - _aware(record.last_seen_at) > TOUCH_EVERY:
         # A small write of its own: the request may be a read that never commits.
-        db.session.execute(
-            sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now)
-        )
+        db.session.execute(sa.update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
         db.session.commit()
     return user
 

@@ -37,14 +37,21 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            service.register(full_name=form.full_name.data, unsafe_email=form.email.data,
-                             unsafe_phone=form.phone.data, unsafe_id_number=form.id_number.data,
-                             password=form.password.data, locale=select_locale())
+            service.register(
+                full_name=form.full_name.data,
+                unsafe_email=form.email.data,
+                unsafe_phone=form.phone.data,
+                unsafe_id_number=form.id_number.data,
+                password=form.password.data,
+                locale=select_locale(),
+            )
         except PortalError as exc:
             _errors_into(form, exc)
         else:
             return render_template("accounts/registered.html", email=form.email.data)
-    return render_template("accounts/register.html", form=form), 400 if form.errors or form.form_errors else 200
+    return render_template(
+        "accounts/register.html", form=form
+    ), 400 if form.errors or form.form_errors else 200
 
 
 @bp.route("/xac-nhan-email", methods=["GET", "POST"])
@@ -86,15 +93,18 @@ def sign_in():
             status = exc.status_code
         else:
             return redirect(next_url)
-    return render_template("accounts/sign_in.html", form=form, next_url=next_url,
-                           oidc_enabled=oidc.enabled()), status
+    return render_template(
+        "accounts/sign_in.html", form=form, next_url=next_url, oidc_enabled=oidc.enabled()
+    ), status
 
 
 @bp.get("/dang-nhap/dinh-danh")
 def sign_in_national_id():
     if not oidc.enabled():
-        return render_template("accounts/token_invalid.html",
-                               message=_("Sign-in with the national identity account is not available.")), 404
+        return render_template(
+            "accounts/token_invalid.html",
+            message=_("Sign-in with the national identity account is not available."),
+        ), 404
     session[NEXT_KEY] = safe_next_url(request.args.get("next"))
     return oidc.client().authorize_redirect(url_for("accounts.national_id_callback", _external=True))
 
@@ -138,8 +148,9 @@ def reset_password():
 
 @account_bp.get("")
 def profile():
-    return render_template("accounts/profile.html", account=queries.account_overview(current_user),
-                           form=ConfirmForm())
+    return render_template(
+        "accounts/profile.html", account=queries.account_overview(current_user), form=ConfirmForm()
+    )
 
 
 @account_bp.post("/dang-xuat")
@@ -163,8 +174,9 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            service.change_password(current_user._get_current_object(), form.current_password.data or "",
-                                    form.new_password.data)
+            service.change_password(
+                current_user._get_current_object(), form.current_password.data or "", form.new_password.data
+            )
         except PortalError as exc:
             _errors_into(form, exc)
         else:

@@ -85,14 +85,25 @@ def _contains(column, text: str):
 # What a summary needs, and nothing else: the JSON columns (channels, documents, steps, the
 # online services' form schemas) are neither loaded nor decoded for a list of results.
 SUMMARY_OPTIONS = (
-    load_only(Procedure.id, Procedure.code, Procedure.name, Procedure.publisher_id, Procedure.publisher_name,
-              Procedure.processing_days, Procedure.active),
+    load_only(
+        Procedure.id,
+        Procedure.code,
+        Procedure.name,
+        Procedure.publisher_id,
+        Procedure.publisher_name,
+        Procedure.processing_days,
+        Procedure.active,
+    ),
     selectinload(Procedure.fields),
     selectinload(Procedure.levels),
     selectinload(Procedure.publisher),
     selectinload(Procedure.online_services).load_only(
-        OnlineService.id, OnlineService.procedure_id, OnlineService.level, OnlineService.full_online,
-        OnlineService.active),
+        OnlineService.id,
+        OnlineService.procedure_id,
+        OnlineService.level,
+        OnlineService.full_online,
+        OnlineService.active,
+    ),
 )
 
 

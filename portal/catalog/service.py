@@ -35,10 +35,14 @@ def _int(name: str, unsafe: str | None, default: int, low: int, high: int, error
             raise ValueError(unsafe)
         value = int(unsafe)
     except ValueError:
-        errors.append({"error": "ValidationError", "field": name, "message": f"{name} must be a whole number"})
+        errors.append(
+            {"error": "ValidationError", "field": name, "message": f"{name} must be a whole number"}
+        )
         return default
     if not low <= value <= high:
-        errors.append({"error": "ValidationError", "field": name, "message": f"{name} must be between {low} and {high}"})
+        errors.append(
+            {"error": "ValidationError", "field": name, "message": f"{name} must be between {low} and {high}"}
+        )
         return default
     return value
 
@@ -51,19 +55,34 @@ def parse_search_params(unsafe_args) -> SearchParams:
     errors: list[dict] = []
     q = unsafe_args.get("q", "") or ""
     if len(q) > MAX_QUERY_LENGTH:
-        errors.append({"error": "ValidationError", "field": "q",
-                       "message": f"q must be at most {MAX_QUERY_LENGTH} characters"})
+        errors.append(
+            {
+                "error": "ValidationError",
+                "field": "q",
+                "message": f"q must be at most {MAX_QUERY_LENGTH} characters",
+            }
+        )
         q = ""
     if "\x00" in q:
-        errors.append({"error": "ValidationError", "field": "q", "message": "q must not contain NUL characters"})
+        errors.append(
+            {"error": "ValidationError", "field": "q", "message": "q must not contain NUL characters"}
+        )
         q = ""
     level = unsafe_args.get("level") or None
     if level is not None and level not in LEVELS:
-        errors.append({"error": "ValidationError", "field": "level", "message": f"level must be one of {', '.join(LEVELS)}"})
+        errors.append(
+            {
+                "error": "ValidationError",
+                "field": "level",
+                "message": f"level must be one of {', '.join(LEVELS)}",
+            }
+        )
         level = None
     agency = unsafe_args.get("agency") or None
     if agency is not None and (len(agency) > 32 or "\x00" in agency):
-        errors.append({"error": "ValidationError", "field": "agency", "message": "agency must be an agency code"})
+        errors.append(
+            {"error": "ValidationError", "field": "agency", "message": "agency must be an agency code"}
+        )
         agency = None
     field = unsafe_args.get("field") or None
     if field is not None and (len(field) > 64 or "\x00" in field):
@@ -72,18 +91,38 @@ def parse_search_params(unsafe_args) -> SearchParams:
     online_level = unsafe_args.get("online_level") or None
     if online_level is not None:
         if online_level not in ("3", "4"):
-            errors.append({"error": "ValidationError", "field": "online_level", "message": "online_level must be 3 or 4"})
+            errors.append(
+                {
+                    "error": "ValidationError",
+                    "field": "online_level",
+                    "message": "online_level must be 3 or 4",
+                }
+            )
         online_level = int(online_level) if online_level in ("3", "4") else None
     full_online_raw = (unsafe_args.get("full_online") or "").lower()
     if full_online_raw not in ("", "0", "1", "true", "false", "on"):
-        errors.append({"error": "ValidationError", "field": "full_online", "message": "full_online must be true or false"})
+        errors.append(
+            {
+                "error": "ValidationError",
+                "field": "full_online",
+                "message": "full_online must be true or false",
+            }
+        )
     full_online = full_online_raw in ("1", "true", "on")
     page = _int("page", unsafe_args.get("page"), 1, 1, MAX_PAGE, errors)
     per_page = _int("per_page", unsafe_args.get("per_page"), 20, 1, MAX_PER_PAGE, errors)
     if errors:
         raise ValidationFailed(errors[0]["message"], details=errors)
-    return SearchParams(q=q.strip(), level=level, agency=agency, field=field, online_level=online_level,
-                        full_online=full_online, page=page, per_page=per_page)
+    return SearchParams(
+        q=q.strip(),
+        level=level,
+        agency=agency,
+        field=field,
+        online_level=online_level,
+        full_online=full_online,
+        page=page,
+        per_page=per_page,
+    )
 
 
 def search(params: SearchParams) -> dict:
@@ -91,8 +130,13 @@ def search(params: SearchParams) -> dict:
 
     def compute() -> dict:
         result = queries.search_procedures(params)
-        return {"items": result.items, "total": result.total, "page": result.page,
-                "per_page": result.per_page, "pages": result.pages}
+        return {
+            "items": result.items,
+            "total": result.total,
+            "page": result.page,
+            "per_page": result.per_page,
+            "pages": result.pages,
+        }
 
     return cached(CACHE_NS, "search:" + params.cache_key(), compute)
 

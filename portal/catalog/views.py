@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import g, render_template, request
-from markupsafe import Markup
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from portal.cache import cached_text
 from portal.catalog import bp, service
@@ -49,7 +49,8 @@ def search():
 @bp.get("/thu-tuc/<code>")
 def procedure(code: str):
     title, body = procedure_fragment(code, g.lang)
-    return render_template("catalog/procedure.html", p={"name": title}, body=Markup(body))
+    # The body is our own template's output, escaped when it was rendered.
+    return render_template("catalog/procedure.html", p={"name": title}, body=Markup(body))  # noqa: S704
 
 
 def procedure_fragment(code: str, lang: str) -> tuple[str, str]:

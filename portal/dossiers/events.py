@@ -37,9 +37,18 @@ def closed_error() -> Conflict:
     return Conflict(_("This dossier is closed: its status can no longer change."), token="InvalidTransition")
 
 
-def apply_status(dossier: Dossier, status: int, *, occurred_at: datetime, source: str,
-                 external_id: str | None = None, note: str | None = None, handler: dict | None = None,
-                 due_at: datetime | None = None, notify: bool = True) -> DossierEvent:
+def apply_status(
+    dossier: Dossier,
+    status: int,
+    *,
+    occurred_at: datetime,
+    source: str,
+    external_id: str | None = None,
+    note: str | None = None,
+    handler: dict | None = None,
+    due_at: datetime | None = None,
+    notify: bool = True,
+) -> DossierEvent:
     """Record a status event of a (flushed, filed) dossier; part of the caller's transaction.
 
     An event older than the dossier's newest is kept as ``stale`` and changes nothing else.
@@ -66,10 +75,17 @@ def apply_status(dossier: Dossier, status: int, *, occurred_at: datetime, source
         raise closed_error()
     handler = handler or {}
     event = DossierEvent(
-        dossier_id=dossier.id, status=status, occurred_at=occurred, recorded_at=utcnow(), source=source[:48],
-        external_id=external_id, result="stale" if stale else "applied", note=note,
+        dossier_id=dossier.id,
+        status=status,
+        occurred_at=occurred,
+        recorded_at=utcnow(),
+        source=source[:48],
+        external_id=external_id,
+        result="stale" if stale else "applied",
+        note=note,
         handler_name=str(handler["name"])[:200] if handler.get("name") else None,
-        handler_unit=str(handler["unit"])[:300] if handler.get("unit") else None, due_at=due,
+        handler_unit=str(handler["unit"])[:300] if handler.get("unit") else None,
+        due_at=due,
     )
     db.session.add(event)
     if not stale:
@@ -105,9 +121,12 @@ def send_status_notice(event_id: int) -> None:
     """E-mail the applicant about an applied status event, once: the event is claimed by
     setting ``notified_at``, so a second run (retry, second worker) sends nothing."""
     claimed = db.session.execute(
-        sa.update(DossierEvent).where(DossierEvent.id == event_id, DossierEvent.notified_at.is_(None),
-                                      DossierEvent.result == "applied")
-        .values(notified_at=utcnow()).execution_options(synchronize_session=False)
+        sa.update(DossierEvent)
+        .where(
+            DossierEvent.id == event_id, DossierEvent.notified_at.is_(None), DossierEvent.result == "applied"
+        )
+        .values(notified_at=utcnow())
+        .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
         return
@@ -119,10 +138,16 @@ def send_status_notice(event_id: int) -> None:
     summary = queries.serialize_summary(dossier)
     with force_locale(locale):
         status_words = STATUS_NAMES[event.status]["en" if locale == "en" else "vi"]
-        text = render_template("dossiers/mail/status_changed.txt", name=dossier.applicant_name,
-                               code=dossier.code, procedure_name=summary["procedure_name"],
-                               agency_name=summary["agency_name"], status=status_words,
-                               occurred=vn_text(event.occurred_at), note=event.note,
-                               due=vn_text(dossier.due_at) if dossier.due_at else None,
-                               url=current_app.config.get("PUBLIC_URL", ""))
+        text = render_template(
+            "dossiers/mail/status_changed.txt",
+            name=dossier.applicant_name,
+            code=dossier.code,
+            procedure_name=summary["procedure_name"],
+            agency_name=summary["agency_name"],
+            status=status_words,
+            occurred=vn_text(event.occurred_at),
+            note=event.note,
+            due=vn_text(dossier.due_at) if dossier.due_at else None,
+            url=current_app.config.get("PUBLIC_URL", ""),
+        )
         queue_mail(to, _("Dossier %(code)s: %(status)s", code=dossier.code, status=status_words), text)

@@ -44,8 +44,11 @@ def public_lookup(unsafe_code: str | None, unsafe_secret: str | None) -> dict:
     secret = _normalise_secret(unsafe_secret)
     usable = 0 < len(code) <= 64 and "\x00" not in code
     dossier = queries.find_for_lookup(code) if usable else None
-    candidates = ([_normalise_secret(dossier.applicant_phone), _normalise_secret(dossier.applicant_id_number)]
-                  if dossier is not None else ["", ""])
+    candidates = (
+        [_normalise_secret(dossier.applicant_phone), _normalise_secret(dossier.applicant_id_number)]
+        if dossier is not None
+        else ["", ""]
+    )
     matched = False
     for candidate in candidates:
         # Digests make the comparison take the same time whatever the lengths.

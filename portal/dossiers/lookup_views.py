@@ -29,8 +29,10 @@ def lookup():
     except NotFound as exc:
         return _page(form, message=exc.message), 404, NO_STORE
     except RateLimited:
-        message = _("Too many lookups from your connection or for this dossier code. Please wait 15 minutes "
-                    "and try again.")
+        message = _(
+            "Too many lookups from your connection or for this dossier code. Please wait 15 minutes "
+            "and try again."
+        )
         return _page(form, message=message, limited=True), 429, NO_STORE
     return _page(form, result=result), 200, NO_STORE
 
@@ -38,5 +40,6 @@ def lookup():
 def _page(form: LookupForm, *, result: dict | None = None, message: str | None = None, limited: bool = False):
     if result is not None or message:
         form.secret.data = ""  # the phone or ID number is not written back into the page
-    return render_template("dossiers/lookup/lookup.html", form=form, result=result, message=message,
-                           limited=limited)
+    return render_template(
+        "dossiers/lookup/lookup.html", form=form, result=result, message=message, limited=limited
+    )

@@ -16,7 +16,9 @@ from portal.db import utcnow
 from portal.extensions import db
 
 # National status codes.
-SUBMITTED, ACCEPTED, REFUSED, PROCESSING, SUPPLEMENT, PAYMENT, WITHDRAWN, STOPPED, READY, DELIVERED = range(1, 11)
+SUBMITTED, ACCEPTED, REFUSED, PROCESSING, SUPPLEMENT, PAYMENT, WITHDRAWN, STOPPED, READY, DELIVERED = range(
+    1, 11
+)
 FINAL_STATUSES = frozenset({REFUSED, WITHDRAWN, DELIVERED})
 PAUSED_STATUSES = frozenset({SUPPLEMENT, PAYMENT, STOPPED})
 CHANNELS = {1: "counter", 2: "online", 3: "post"}
@@ -62,7 +64,9 @@ class Dossier(db.Model):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     events: Mapped[list[DossierEvent]] = relationship(
-        back_populates="dossier", order_by="DossierEvent.occurred_at, DossierEvent.id", cascade="all, delete-orphan"
+        back_populates="dossier",
+        order_by="DossierEvent.occurred_at, DossierEvent.id",
+        cascade="all, delete-orphan",
     )
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="dossier", order_by="Attachment.id", cascade="all, delete-orphan"

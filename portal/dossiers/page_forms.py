@@ -38,7 +38,9 @@ class PlainText:
 
     def __call__(self, form, field):
         value = field.data or ""
-        kept = "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cs") or ch in self.allowed)
+        kept = "".join(
+            ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cs") or ch in self.allowed
+        )
         if kept != value:
             field.data = kept  # what is shown back beside the error carries none of them
             raise ValidationError(_l("This contains characters that cannot be used."))
@@ -62,15 +64,22 @@ class DossierFilterForm(FlaskForm):
 
     def params(self) -> dict:
         """The cleaned filters: {"status": int | None, "q": str, "page": int}."""
-        return {"status": int(self.status.data) if self.status.data else None,
-                "q": (self.q.data or "").strip(), "page": self.page.data or 1}
+        return {
+            "status": int(self.status.data) if self.status.data else None,
+            "q": (self.q.data or "").strip(),
+            "page": self.page.data or 1,
+        }
 
 
 class WithdrawForm(FlaskForm):
-    reason = TextAreaField(_l("Why do you want to withdraw this dossier?"),
-                           validators=[DataRequired(), Length(max=MAX_REASON), PlainText(multiline=True)])
-    confirm = BooleanField(_l("I understand that a withdrawn dossier is closed and cannot be reopened."),
-                           validators=[DataRequired(_l("Tick the box to confirm the withdrawal."))])
+    reason = TextAreaField(
+        _l("Why do you want to withdraw this dossier?"),
+        validators=[DataRequired(), Length(max=MAX_REASON), PlainText(multiline=True)],
+    )
+    confirm = BooleanField(
+        _l("I understand that a withdrawn dossier is closed and cannot be reopened."),
+        validators=[DataRequired(_l("Tick the box to confirm the withdrawal."))],
+    )
 
 
 class SupplementForm(FlaskForm):
@@ -84,7 +93,7 @@ class SupplementForm(FlaskForm):
         """(document key, file) for every input that carries a file."""
         files = []
         for name, storage in request.files.items(multi=True):
-            key = name[len(SUPPLEMENT_PREFIX):] if name.startswith(SUPPLEMENT_PREFIX) else ""
+            key = name[len(SUPPLEMENT_PREFIX) :] if name.startswith(SUPPLEMENT_PREFIX) else ""
             if _DOCUMENT_KEY.fullmatch(key) and storage and storage.filename:
                 files.append((key, storage))
         return files
@@ -95,16 +104,23 @@ class ConfirmForm(FlaskForm):
 
 
 class RatingForm(FlaskForm):
-    value = RadioField(_l("How satisfied are you with how this dossier was handled?"),
-                       choices=[SelectChoice("very_satisfied", _l("Very satisfied")),
-                                SelectChoice("satisfied", _l("Satisfied")),
-                                SelectChoice("not_satisfied", _l("Not satisfied"))],
-                       validators=[InputRequired(_l("Choose how satisfied you are."))])
-    comment = TextAreaField(_l("Comment (optional)"),
-                            validators=[Optional(), Length(max=MAX_COMMENT), PlainText(multiline=True)])
+    value = RadioField(
+        _l("How satisfied are you with how this dossier was handled?"),
+        choices=[
+            SelectChoice("very_satisfied", _l("Very satisfied")),
+            SelectChoice("satisfied", _l("Satisfied")),
+            SelectChoice("not_satisfied", _l("Not satisfied")),
+        ],
+        validators=[InputRequired(_l("Choose how satisfied you are."))],
+    )
+    comment = TextAreaField(
+        _l("Comment (optional)"), validators=[Optional(), Length(max=MAX_COMMENT), PlainText(multiline=True)]
+    )
 
 
 class LookupForm(FlaskForm):
     code = StringField(_l("Dossier code"), validators=[DataRequired(), Length(max=MAX_CODE), PlainText()])
-    secret = StringField(_l("Applicant's mobile number or ID number"),
-                         validators=[DataRequired(), Length(max=MAX_SECRET), PlainText()])
+    secret = StringField(
+        _l("Applicant's mobile number or ID number"),
+        validators=[DataRequired(), Length(max=MAX_SECRET), PlainText()],
+    )

@@ -101,7 +101,9 @@ def find_owned_draft(user: User, unsafe_id, *, refresh: bool = False) -> Dossier
     dossier_id = as_id(unsafe_id)
     if dossier_id is None:
         return None
-    query = sa.select(Dossier).where(Dossier.id == dossier_id, Dossier.user_id == user.id, Dossier.state == "draft")
+    query = sa.select(Dossier).where(
+        Dossier.id == dossier_id, Dossier.user_id == user.id, Dossier.state == "draft"
+    )
     return db.session.scalar(query.execution_options(populate_existing=refresh))
 
 
@@ -110,7 +112,8 @@ def _attachment_where(unsafe_id, clause) -> Attachment | None:
     if attachment_id is None:
         return None
     return db.session.scalar(
-        sa.select(Attachment).join(Dossier, Attachment.dossier_id == Dossier.id)
+        sa.select(Attachment)
+        .join(Dossier, Attachment.dossier_id == Dossier.id)
         .where(Attachment.id == attachment_id, clause)
     )
 
@@ -130,22 +133,27 @@ def find_attachment_for_viewer(viewer, unsafe_id) -> Attachment | None:
 def open_pause(dossier: Dossier) -> DossierPause | None:
     """The dossier's pause that has not ended, if any."""
     return db.session.scalar(
-        sa.select(DossierPause).where(DossierPause.dossier_id == dossier.id, DossierPause.ended_at.is_(None))
-        .order_by(DossierPause.started_at.desc()).limit(1)
+        sa.select(DossierPause)
+        .where(DossierPause.dossier_id == dossier.id, DossierPause.ended_at.is_(None))
+        .order_by(DossierPause.started_at.desc())
+        .limit(1)
     )
 
 
 def count_drafts(user: User) -> int:
     return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Dossier).where(Dossier.user_id == user.id, Dossier.state == "draft")
+        sa.select(sa.func.count())
+        .select_from(Dossier)
+        .where(Dossier.user_id == user.id, Dossier.state == "draft")
     )
 
 
 def attachments_bytes(dossier_id: int) -> tuple[int, int]:
     """(number, total bytes) of a dossier's files."""
     count, total = db.session.execute(
-        sa.select(sa.func.count(Attachment.id), sa.func.coalesce(sa.func.sum(Attachment.size), 0))
-        .where(Attachment.dossier_id == dossier_id)
+        sa.select(sa.func.count(Attachment.id), sa.func.coalesce(sa.func.sum(Attachment.size), 0)).where(
+            Attachment.dossier_id == dossier_id
+        )
     ).one()
     return int(count), int(total)
 
@@ -156,8 +164,10 @@ def attachments_bytes(dossier_id: int) -> tuple[int, int]:
 def _names(dossier: Dossier) -> tuple[str, str]:
     procedure = db.session.get(Procedure, dossier.procedure_id) if dossier.procedure_id else None
     agency = db.session.get(Agency, dossier.agency_id) if dossier.agency_id else None
-    return (procedure.name if procedure else dossier.procedure_code,
-            agency.name if agency else dossier.agency_code)
+    return (
+        procedure.name if procedure else dossier.procedure_code,
+        agency.name if agency else dossier.agency_code,
+    )
 
 
 def serialize_attachment(attachment: Attachment) -> dict:
@@ -201,17 +211,27 @@ def _documents(dossier: Dossier) -> list[dict]:
         by_key.setdefault(attachment.document_key, []).append(serialize_attachment(attachment))
     documents = []
     for document in (procedure.documents if procedure else []) or []:
-        documents.append({
-            "key": document["key"],
-            "name": document["name"],
-            "case": document.get("case") or "",
-            "required": bool(document.get("required")) and not document.get("note"),
-            "note": bool(document.get("note")),
-            "attachments": by_key.pop(document["key"], []),
-        })
+        documents.append(
+            {
+                "key": document["key"],
+                "name": document["name"],
+                "case": document.get("case") or "",
+                "required": bool(document.get("required")) and not document.get("note"),
+                "note": bool(document.get("note")),
+                "attachments": by_key.pop(document["key"], []),
+            }
+        )
     for key, attachments in by_key.items():  # papers the catalog no longer lists
-        documents.append({"key": key, "name": key, "case": "", "required": False, "note": False,
-                          "attachments": attachments})
+        documents.append(
+            {
+                "key": key,
+                "name": key,
+                "case": "",
+                "required": False,
+                "note": False,
+                "attachments": attachments,
+            }
+        )
     return documents
 
 
@@ -220,57 +240,76 @@ def serialize_detail(dossier: Dossier, *, now: datetime | None = None) -> dict:
     data = serialize_summary(dossier, now=now)
     rating = db.session.scalar(sa.select(Rating).where(Rating.dossier_id == dossier.id))
     open_pause = next((p for p in dossier.pauses if p.ended_at is None), None)
-    data.update({
-        "processing_days": dossier.processing_days,
-        "form_data": dict(dossier.form_data or {}),
-        "applicant": {"name": dossier.applicant_name, "id_number": dossier.applicant_id_number,
-                      "phone": dossier.applicant_phone, "email": dossier.applicant_email},
-        "events": [
-            {
-                "status": event.status,
-                "status_name": status_name(event.status),
-                "occurred_at": vn_iso(event.occurred_at),
-                "note": event.note,
-                "handler_unit": event.handler_unit,
-                "result": event.result,
-                "due_at": vn_iso(event.due_at),
+    data.update(
+        {
+            "processing_days": dossier.processing_days,
+            "form_data": dict(dossier.form_data or {}),
+            "applicant": {
+                "name": dossier.applicant_name,
+                "id_number": dossier.applicant_id_number,
+                "phone": dossier.applicant_phone,
+                "email": dossier.applicant_email,
+            },
+            "events": [
+                {
+                    "status": event.status,
+                    "status_name": status_name(event.status),
+                    "occurred_at": vn_iso(event.occurred_at),
+                    "note": event.note,
+                    "handler_unit": event.handler_unit,
+                    "result": event.result,
+                    "due_at": vn_iso(event.due_at),
+                }
+                for event in sorted(dossier.events, key=lambda e: (aware(e.occurred_at), e.id))
+            ],
+            "pauses": [
+                {
+                    "status": pause.status,
+                    "status_name": status_name(pause.status),
+                    "started_at": vn_iso(pause.started_at),
+                    "ended_at": vn_iso(pause.ended_at),
+                    "working_days": paused_working_days(pause.started_at, pause.ended_at or now),
+                }
+                for pause in dossier.pauses
+            ],
+            "documents": _documents(dossier),
+            "rating": {
+                "value": rating.value,
+                "comment": rating.comment,
+                "created_at": vn_iso(rating.created_at),
             }
-            for event in sorted(dossier.events, key=lambda e: (aware(e.occurred_at), e.id))
-        ],
-        "pauses": [
-            {
-                "status": pause.status,
-                "status_name": status_name(pause.status),
-                "started_at": vn_iso(pause.started_at),
-                "ended_at": vn_iso(pause.ended_at),
-                "working_days": paused_working_days(pause.started_at, pause.ended_at or now),
-            }
-            for pause in dossier.pauses
-        ],
-        "documents": _documents(dossier),
-        "rating": {"value": rating.value, "comment": rating.comment, "created_at": vn_iso(rating.created_at)}
-        if rating else None,
-        "can_withdraw": dossier.status not in FINAL_STATUSES,
-        "can_supplement": dossier.status == SUPPLEMENT and open_pause is not None,
-        "supplement_requested_at": vn_iso(open_pause.started_at) if open_pause is not None
-        and open_pause.status == SUPPLEMENT else None,
-        "can_rate": dossier.status == DELIVERED and rating is None,
-    })
+            if rating
+            else None,
+            "can_withdraw": dossier.status not in FINAL_STATUSES,
+            "can_supplement": dossier.status == SUPPLEMENT and open_pause is not None,
+            "supplement_requested_at": vn_iso(open_pause.started_at)
+            if open_pause is not None and open_pause.status == SUPPLEMENT
+            else None,
+            "can_rate": dossier.status == DELIVERED and rating is None,
+        }
+    )
     return data
 
 
 # ------------------------------------------------------------------------------ reads
 
 
-def list_dossiers(user: User, status: int | None = None, unsafe_code_query: str | None = None,
-                  page: int = 1, per_page: int = 20) -> dict:
+def list_dossiers(
+    user: User,
+    status: int | None = None,
+    unsafe_code_query: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict:
     """The citizen's filed dossiers, newest first: {"items", "total", "page", "per_page"}.
 
     :raises ValidationFailed: a status outside 1-10, or a bad page or page size.
     """
     if status is not None and status not in range(1, 11):
         raise ValidationFailed("status must be a national status code 1-10", token="ValidationError")
-    if not (isinstance(page, int) and page >= 1 and isinstance(per_page, int) and 1 <= per_page <= MAX_PER_PAGE):
+    if not (
+        isinstance(page, int) and page >= 1 and isinstance(per_page, int) and 1 <= per_page <= MAX_PER_PAGE
+    ):
         raise ValidationFailed("page must be 1 or more and per_page 1 to 100", token="ValidationError")
     conditions = [owner_clause(user)]
     if status is not None:
@@ -281,14 +320,20 @@ def list_dossiers(user: User, status: int | None = None, unsafe_code_query: str 
         conditions.append(Dossier.code.ilike(f"%{escaped}%", escape="\\"))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Dossier).where(*conditions))
     dossiers = db.session.scalars(
-        sa.select(Dossier).where(*conditions)
+        sa.select(Dossier)
+        .where(*conditions)
         .options(selectinload(Dossier.events), selectinload(Dossier.pauses))
         .order_by(Dossier.received_at.desc().nulls_last(), Dossier.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     now = utcnow()
-    return {"items": [serialize_summary(d, now=now) for d in dossiers], "total": total,
-            "page": page, "per_page": per_page}
+    return {
+        "items": [serialize_summary(d, now=now) for d in dossiers],
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+    }
 
 
 def list_drafts(user: User) -> list[dict]:
@@ -301,10 +346,16 @@ def list_drafts(user: User) -> list[dict]:
         .order_by(Dossier.updated_at.desc(), Dossier.id.desc())
     ).all()
     return [
-        {"id": d.id, "online_service_id": d.online_service_id, "procedure_code": d.procedure_code,
-         "procedure_name": procedure_name or d.procedure_code, "agency_code": d.agency_code,
-         "agency_name": agency_name or d.agency_code, "created_at": vn_iso(d.created_at),
-         "updated_at": vn_iso(d.updated_at)}
+        {
+            "id": d.id,
+            "online_service_id": d.online_service_id,
+            "procedure_code": d.procedure_code,
+            "procedure_name": procedure_name or d.procedure_code,
+            "agency_code": d.agency_code,
+            "agency_name": agency_name or d.agency_code,
+            "created_at": vn_iso(d.created_at),
+            "updated_at": vn_iso(d.updated_at),
+        }
         for d, procedure_name, agency_name in rows
     ]
 

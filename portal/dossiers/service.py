@@ -82,7 +82,9 @@ def _lock(dossier_id: int) -> None:
     it see everything committed before.
     """
     db.session.execute(
-        sa.update(Dossier).where(Dossier.id == dossier_id).values(updated_at=utcnow())
+        sa.update(Dossier)
+        .where(Dossier.id == dossier_id)
+        .values(updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
 
@@ -108,11 +110,15 @@ def _owned_filed(user: User, dossier_id, *, lock: bool = False) -> Dossier:
 
 def _supplement_requested_at(dossier: Dossier) -> datetime | None:
     """When the open supplement request reached the portal (by our clock, not the partner's)."""
-    return aware(db.session.scalar(
-        sa.select(sa.func.max(DossierEvent.recorded_at))
-        .where(DossierEvent.dossier_id == dossier.id, DossierEvent.status == SUPPLEMENT,
-               DossierEvent.result == "applied")
-    ))
+    return aware(
+        db.session.scalar(
+            sa.select(sa.func.max(DossierEvent.recorded_at)).where(
+                DossierEvent.dossier_id == dossier.id,
+                DossierEvent.status == SUPPLEMENT,
+                DossierEvent.result == "applied",
+            )
+        )
+    )
 
 
 def _service_of(dossier: Dossier) -> OnlineService | None:
@@ -120,8 +126,13 @@ def _service_of(dossier: Dossier) -> OnlineService | None:
 
 
 def _offered(service: OnlineService | None) -> bool:
-    return bool(service and service.active and service.level in (3, 4) and service.procedure.active
-                and service.agency.is_active())
+    return bool(
+        service
+        and service.active
+        and service.level in (3, 4)
+        and service.procedure.active
+        and service.agency.is_active()
+    )
 
 
 # ---------------------------------------------------------------------------------- drafts
@@ -142,15 +153,25 @@ def create_draft(user: User, online_service_id) -> int:
     if not _offered(service):
         raise NotFound(_("This online service does not exist or is no longer offered."))
     if queries.count_drafts(user) >= int(current_app.config.get("DOSSIER_MAX_DRAFTS", DEFAULT_MAX_DRAFTS)):
-        raise Conflict(_("You have too many unfinished dossiers. Submit or delete some first."),
-                       token="TooManyDrafts")
-    known = {"applicant_name": user.full_name, "applicant_id_number": user.id_number,
-             "applicant_phone": user.phone, "applicant_email": user.email}
+        raise Conflict(
+            _("You have too many unfinished dossiers. Submit or delete some first."), token="TooManyDrafts"
+        )
+    known = {
+        "applicant_name": user.full_name,
+        "applicant_id_number": user.id_number,
+        "applicant_phone": user.phone,
+        "applicant_email": user.email,
+    }
     properties = (service.form_schema or {}).get("properties", {})
     draft = Dossier(
-        state="draft", channel=2, user_id=user.id, online_service_id=service.id,
-        procedure_id=service.procedure_id, procedure_code=service.procedure.code,
-        agency_id=service.agency_id, agency_code=service.agency.key,
+        state="draft",
+        channel=2,
+        user_id=user.id,
+        online_service_id=service.id,
+        procedure_id=service.procedure_id,
+        procedure_code=service.procedure.code,
+        agency_id=service.agency_id,
+        agency_code=service.agency.key,
         form_data={key: value for key, value in known.items() if value and key in properties},
     )
     db.session.add(draft)
@@ -172,8 +193,10 @@ def save_draft(user: User, dossier_id, unsafe_form_data) -> None:
     kept = clean_draft(service.form_schema if service else {}, unsafe_form_data)
     # Conditional on still being a draft: a submission committed meanwhile is not changed.
     saved = db.session.execute(
-        sa.update(Dossier).where(Dossier.id == draft.id, Dossier.state == "draft")
-        .values(form_data=kept, updated_at=utcnow()).execution_options(synchronize_session=False)
+        sa.update(Dossier)
+        .where(Dossier.id == draft.id, Dossier.state == "draft")
+        .values(form_data=kept, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
     ).rowcount
     if saved != 1:
         raise not_found()
@@ -209,10 +232,15 @@ def filing_overview(user: User, online_service_id) -> dict:
     if not _offered(service):
         raise NotFound(_("This online service does not exist or is no longer offered."))
     procedure = service.procedure
-    return {**service.serialize(), "procedure_code": procedure.code, "procedure_name": procedure.name,
-            "processing_days": procedure.processing_days, "channels": list(procedure.channels or []),
-            "documents": list(procedure.documents or []),
-            "drafts": [d for d in queries.list_drafts(user) if d["online_service_id"] == service.id]}
+    return {
+        **service.serialize(),
+        "procedure_code": procedure.code,
+        "procedure_name": procedure.name,
+        "processing_days": procedure.processing_days,
+        "channels": list(procedure.channels or []),
+        "documents": list(procedure.documents or []),
+        "drafts": [d for d in queries.list_drafts(user) if d["online_service_id"] == service.id],
+    }
 
 
 # ----------------------------------------------------------------------------------- files
@@ -252,21 +280,33 @@ def _add_attachment(user: User, dossier_id, document_key: str, file_storage, kin
         dossier = _attachable(user, dossier.id, kind)
         count, total = queries.attachments_bytes(dossier.id)
         if count >= MAX_ATTACHMENTS:
-            raise ValidationFailed(_("A dossier can have at most %(num)d files.", num=MAX_ATTACHMENTS),
-                                   token="TooManyFiles")
+            raise ValidationFailed(
+                _("A dossier can have at most %(num)d files.", num=MAX_ATTACHMENTS), token="TooManyFiles"
+            )
         limit = uploads.max_dossier_bytes()
         if total + staged.size > limit:
             raise ValidationFailed(
-                _("All the files of a dossier together may not exceed %(size)s MiB.", size=uploads.mib(limit)),
-                token="DossierTooLarge")
+                _(
+                    "All the files of a dossier together may not exceed %(size)s MiB.",
+                    size=uploads.mib(limit),
+                ),
+                token="DossierTooLarge",
+            )
         stored_name = uploads.store(staged)
     except BaseException:
         uploads.discard(staged)
         raise
-    attachment = Attachment(dossier_id=dossier.id, document_key=document_key, kind=kind,
-                            original_name=staged.display_name, stored_name=stored_name,
-                            content_type=staged.content_type, size=staged.size, sha256=staged.sha256,
-                            uploaded_at=utcnow())
+    attachment = Attachment(
+        dossier_id=dossier.id,
+        document_key=document_key,
+        kind=kind,
+        original_name=staged.display_name,
+        stored_name=stored_name,
+        content_type=staged.content_type,
+        size=staged.size,
+        sha256=staged.sha256,
+        uploaded_at=utcnow(),
+    )
     db.session.add(attachment)
     db.session.flush()
     return queries.serialize_attachment(attachment)
@@ -304,11 +344,15 @@ def remove_attachment(user: User, attachment_id, *, dossier_id=None) -> None:
     pause = queries.open_pause(dossier) if dossier.state == "filed" else None
     requested = _supplement_requested_at(dossier) if pause is not None else None
     removable = (dossier.state == "draft" and attachment.kind == "initial") or (
-        attachment.kind == "supplement" and dossier.status == SUPPLEMENT and requested is not None
-        and aware(attachment.uploaded_at) >= requested)
+        attachment.kind == "supplement"
+        and dossier.status == SUPPLEMENT
+        and requested is not None
+        and aware(attachment.uploaded_at) >= requested
+    )
     if not removable:
-        raise Conflict(_("This file is part of a submitted dossier and cannot be removed."),
-                       token="AttachmentLocked")
+        raise Conflict(
+            _("This file is part of a submitted dossier and cannot be removed."), token="AttachmentLocked"
+        )
     uploads.delete_after_commit(attachment.stored_name)
     db.session.delete(attachment)
 
@@ -344,10 +388,14 @@ def mint_code(agency_code: str, received_at: datetime) -> str:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).values(agency_code=agency_code, day=day, last_value=0).on_conflict_do_nothing())
+    db.session.execute(
+        insert(table).values(agency_code=agency_code, day=day, last_value=0).on_conflict_do_nothing()
+    )
     value = db.session.execute(
-        sa.update(table).where(table.c.agency_code == agency_code, table.c.day == day)
-        .values(last_value=table.c.last_value + 1).returning(table.c.last_value)
+        sa.update(table)
+        .where(table.c.agency_code == agency_code, table.c.day == day)
+        .values(last_value=table.c.last_value + 1)
+        .returning(table.c.last_value)
     ).scalar_one()
     return f"{agency_code}-{day:%y%m%d}-{value:04d}"
 
@@ -362,8 +410,12 @@ def _filing_errors(service: OnlineService, procedure: Procedure, dossier: Dossie
     attached = {a.document_key for a in dossier.attachments}
     for document in procedure.documents or []:
         if document.get("required") and not document.get("note") and document["key"] not in attached:
-            errors.append(field_error(f"documents/{document['key']}",
-                                      _("%(document)s: attach this document.", document=_short(document["name"]))))
+            errors.append(
+                field_error(
+                    f"documents/{document['key']}",
+                    _("%(document)s: attach this document.", document=_short(document["name"])),
+                )
+            )
     return errors
 
 
@@ -388,8 +440,10 @@ def submit(user: User, dossier_id) -> dict:
     # Claim the draft with the transaction's first write: a second submission waits here for
     # the first to finish, then finds no draft. Anything raised below rolls the claim back.
     claimed = db.session.execute(
-        sa.update(Dossier).where(Dossier.id == draft.id, Dossier.state == "draft")
-        .values(state="filed", updated_at=now).execution_options(synchronize_session=False)
+        sa.update(Dossier)
+        .where(Dossier.id == draft.id, Dossier.state == "draft")
+        .values(state="filed", updated_at=now)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
         raise _already_submitted()
@@ -401,8 +455,9 @@ def submit(user: User, dossier_id) -> dict:
     data = clean_for_filing(dict(draft.form_data or {}))
     errors = _filing_errors(service, procedure, draft, data)
     if errors:
-        raise ValidationFailed(_("Some information is missing or not valid. Check the fields marked below."),
-                               details=errors)
+        raise ValidationFailed(
+            _("Some information is missing or not valid. Check the fields marked below."), details=errors
+        )
 
     days = procedure.processing_days
     due = calendar().due_at(now, days) if days is not None and 0 <= days <= MAX_WORKING_DAYS else None
@@ -415,18 +470,35 @@ def submit(user: User, dossier_id) -> dict:
     draft.processing_days = days
     draft.due_at = draft.original_due_at = due
     draft.applicant_name = str(data.get("applicant_name") or user.full_name)[:100]
-    draft.applicant_id_number = (str(data["applicant_id_number"])[:20] if data.get("applicant_id_number") else None)
+    draft.applicant_id_number = (
+        str(data["applicant_id_number"])[:20] if data.get("applicant_id_number") else None
+    )
     draft.applicant_phone = (normalize_phone(str(data["applicant_phone"])) or "")[:16] or None
-    draft.applicant_email = (str(data["applicant_email"]).lower()[:254] if data.get("applicant_email") else None)
+    draft.applicant_email = (
+        str(data["applicant_email"]).lower()[:254] if data.get("applicant_email") else None
+    )
     apply_status(draft, SUBMITTED, occurred_at=now, source="portal", notify=False)
-    db.session.add(Delivery(id=str(uuid.uuid4()), dossier_id=draft.id, agency_code=agency.key,
-                            state="pending", next_attempt_at=now))
+    db.session.add(
+        Delivery(
+            id=str(uuid.uuid4()),
+            dossier_id=draft.id,
+            agency_code=agency.key,
+            state="pending",
+            next_attempt_at=now,
+        )
+    )
     db.session.flush()
     with force_locale(user.locale or "vi"):
-        text = render_template("dossiers/mail/receipt.txt", name=user.full_name, code=draft.code,
-                               procedure_name=procedure.name, agency_name=agency.name,
-                               received=vn_text(now), due=vn_text(due) if due else None,
-                               url=current_app.config.get("PUBLIC_URL", ""))
+        text = render_template(
+            "dossiers/mail/receipt.txt",
+            name=user.full_name,
+            code=draft.code,
+            procedure_name=procedure.name,
+            agency_name=agency.name,
+            received=vn_text(now),
+            due=vn_text(due) if due else None,
+            url=current_app.config.get("PUBLIC_URL", ""),
+        )
         queue_mail(user.email or draft.applicant_email, _("Dossier %(code)s received", code=draft.code), text)
     return {"id": draft.id, "code": draft.code, "received_at": vn_iso(now), "due_at": vn_iso(due)}
 
@@ -487,11 +559,15 @@ def complete_supplement(user: User, dossier_id) -> None:
     if dossier.status != SUPPLEMENT or pause is None:
         raise _no_supplement()
     requested = _supplement_requested_at(dossier)
-    if requested is None or not any(a.kind == "supplement" and aware(a.uploaded_at) >= requested
-                                    for a in dossier.attachments):
-        raise ValidationFailed(_("Attach the requested documents before sending the supplement."),
-                               token="NothingSupplemented")
-    apply_status(dossier, PROCESSING, occurred_at=_citizen_time(dossier), source="citizen", note=SUPPLEMENT_NOTE)
+    if requested is None or not any(
+        a.kind == "supplement" and aware(a.uploaded_at) >= requested for a in dossier.attachments
+    ):
+        raise ValidationFailed(
+            _("Attach the requested documents before sending the supplement."), token="NothingSupplemented"
+        )
+    apply_status(
+        dossier, PROCESSING, occurred_at=_citizen_time(dossier), source="citizen", note=SUPPLEMENT_NOTE
+    )
 
 
 @transactional
@@ -521,5 +597,3 @@ def rate(user: User, dossier_id, value: str, comment: str | None = None) -> None
         db.session.flush()
     except IntegrityError:
         raise Conflict(already, token="AlreadyRated") from None
-
-

@@ -81,8 +81,11 @@ def timeliness(dossier, now: datetime) -> str | None:
     due = aware(dossier.due_at)
     if due is None or dossier.status is None or dossier.status == WITHDRAWN:
         return None
-    done = [aware(e.occurred_at) for e in dossier.events
-            if e.result == "applied" and e.status in (READY, DELIVERED, REFUSED)]
+    done = [
+        aware(e.occurred_at)
+        for e in dossier.events
+        if e.result == "applied" and e.status in (READY, DELIVERED, REFUSED)
+    ]
     if done:
         finished = min(done)
         if finished.astimezone(VN_TZ).date() < due.astimezone(VN_TZ).date():

@@ -43,18 +43,21 @@ def clean_draft(schema: dict, unsafe_form_data: Any) -> dict:
         DOSSIER_DRAFT_MAX_BYTES once encoded (``DraftTooLarge``).
     """
     if not isinstance(unsafe_form_data, dict):
-        raise ValidationFailed(_("The form could not be read. Please reload the page and try again."),
-                               token="InvalidForm")
+        raise ValidationFailed(
+            _("The form could not be read. Please reload the page and try again."), token="InvalidForm"
+        )
     kept = _known_only(schema, unsafe_form_data)
     limit = int(current_app.config.get("DOSSIER_DRAFT_MAX_BYTES", DEFAULT_DRAFT_MAX_BYTES))
     try:
         encoded = json.dumps(kept, ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError):
-        raise ValidationFailed(_("The form could not be read. Please reload the page and try again."),
-                               token="InvalidForm") from None
+        raise ValidationFailed(
+            _("The form could not be read. Please reload the page and try again."), token="InvalidForm"
+        ) from None
     if len(encoded) > limit:
-        raise ValidationFailed(_("The form is too long to be saved. Shorten the longest answers."),
-                               token="DraftTooLarge")
+        raise ValidationFailed(
+            _("The form is too long to be saved. Shorten the longest answers."), token="DraftTooLarge"
+        )
     return kept
 
 
@@ -90,7 +93,11 @@ def _label(schema: dict, path: list) -> str:
     """The field's title in the citizen's language, its group's title before it."""
     titles, node = [], schema
     for part in path:
-        node = ((node or {}).get("properties") or {}).get(part) if isinstance(part, str) else (node or {}).get("items")
+        node = (
+            ((node or {}).get("properties") or {}).get(part)
+            if isinstance(part, str)
+            else (node or {}).get("items")
+        )
         if isinstance(part, str):
             titles.append(_title(node, part))
     return ": ".join(titles[-2:]) if titles else _("The form")
@@ -177,5 +184,7 @@ def form_errors(schema: dict, data: dict) -> list[dict]:
             continue
         field = "/".join(str(p) for p in path)
         found.setdefault(field, field_error(field, _message(error, _label(schema, path))))
-    order = {name: index for index, name in enumerate(schema.get("x-order") or list(schema.get("properties", {})))}
+    order = {
+        name: index for index, name in enumerate(schema.get("x-order") or list(schema.get("properties", {})))
+    }
     return sorted(found.values(), key=lambda e: (order.get(e["field"].split("/")[0], len(order)), e["field"]))

@@ -52,16 +52,28 @@ DOWNLOAD_HEADERS = {
 def my_dossiers():
     form = DossierFilterForm(select_locale())
     if not form.validate():
-        return render_template("dossiers/following/list.html", form=form, results=None, drafts=[], query={}), 400
+        return render_template(
+            "dossiers/following/list.html", form=form, results=None, drafts=[], query={}
+        ), 400
     params = form.params()
-    results = queries.list_dossiers(current_user, status=params["status"], unsafe_code_query=params["q"],
-                                    page=params["page"], per_page=PER_PAGE)
+    results = queries.list_dossiers(
+        current_user,
+        status=params["status"],
+        unsafe_code_query=params["q"],
+        page=params["page"],
+        per_page=PER_PAGE,
+    )
     filtered = params["status"] is not None or params["q"] or params["page"] > 1
     drafts = [] if filtered else queries.list_drafts(current_user)
     results["pages"] = max(1, math.ceil(results["total"] / PER_PAGE))
     query = {"status": params["status"], "q": params["q"] or None}
-    return render_template("dossiers/following/list.html", form=form, results=results, drafts=drafts,
-                           query={name: value for name, value in query.items() if value is not None})
+    return render_template(
+        "dossiers/following/list.html",
+        form=form,
+        results=results,
+        drafts=drafts,
+        query={name: value for name, value in query.items() if value is not None},
+    )
 
 
 # ---------------------------------------------------------------------------- one dossier
@@ -93,9 +105,14 @@ def supplement_upload(dossier_id: int):
         added = service.supplement(current_user, dossier_id, form.document_files())
     except (ValidationFailed, Conflict) as exc:
         return _refused(dossier_id, "supplement", form, exc)
-    flash(ngettext("%(num)d file added. When you have added everything, send the supplement.",
-                   "%(num)d files added. When you have added everything, send the supplement.", len(added)),
-          "success")
+    flash(
+        ngettext(
+            "%(num)d file added. When you have added everything, send the supplement.",
+            "%(num)d files added. When you have added everything, send the supplement.",
+            len(added),
+        ),
+        "success",
+    )
     return redirect(url_for("dossiers.dossier_page", dossier_id=dossier_id, _anchor="supplement"))
 
 
@@ -127,8 +144,9 @@ def rate(dossier_id: int):
 @bp.get("/ho-so/tep/<int:attachment_id>")
 def attachment_download(attachment_id: int):
     path, name, content_type = service.open_attachment(current_user, attachment_id)
-    response = send_file(path, mimetype=content_type, as_attachment=True, download_name=name,
-                         conditional=False, etag=False)
+    response = send_file(
+        path, mimetype=content_type, as_attachment=True, download_name=name, conditional=False, etag=False
+    )
     response.headers["Content-Disposition"] = content_disposition(name)
     response.headers.update(DOWNLOAD_HEADERS)
     return response
@@ -137,11 +155,17 @@ def attachment_download(attachment_id: int):
 # ------------------------------------------------------------------------------- helpers
 
 
-FORMS = {"withdraw": WithdrawForm, "supplement": SupplementForm, "complete": ConfirmForm, "rating": RatingForm}
+FORMS = {
+    "withdraw": WithdrawForm,
+    "supplement": SupplementForm,
+    "complete": ConfirmForm,
+    "rating": RatingForm,
+}
 
 
-def _dossier_page(dossier_id: int, *, failed: str | None = None, form=None, message: str | None = None,
-                  status: int = 200):
+def _dossier_page(
+    dossier_id: int, *, failed: str | None = None, form=None, message: str | None = None, status: int = 200
+):
     """The dossier page; ``failed`` names the form that was sent and refused (shown with
     ``form``'s values and errors, and ``message`` at the top)."""
     dossier = queries.get_dossier_for_owner(current_user, dossier_id)
@@ -149,9 +173,15 @@ def _dossier_page(dossier_id: int, *, failed: str | None = None, form=None, mess
     forms = {name: (form if name == failed else cls(formdata=None)) for name, cls in FORMS.items()}
     if failed and not message:
         message = _("Please correct the fields marked below.")
-    return render_template("dossiers/following/dossier.html", d=dossier, forms=forms, failed=failed,
-                           message=message, supplement_prefix=SUPPLEMENT_PREFIX,
-                           new_supplement_files=_new_supplement_files(dossier)), status
+    return render_template(
+        "dossiers/following/dossier.html",
+        d=dossier,
+        forms=forms,
+        failed=failed,
+        message=message,
+        supplement_prefix=SUPPLEMENT_PREFIX,
+        new_supplement_files=_new_supplement_files(dossier),
+    ), status
 
 
 def _refused(dossier_id: int, name: str, form, exc: PortalError):
@@ -173,7 +203,8 @@ def _new_supplement_files(dossier: dict) -> list[dict]:
     since = datetime.fromisoformat(requested)
     return [
         {**attachment, "document_name": document["name"]}
-        for document in dossier["documents"] for attachment in document["attachments"]
+        for document in dossier["documents"]
+        for attachment in document["attachments"]
         if attachment["kind"] == "supplement" and datetime.fromisoformat(attachment["uploaded_at"]) >= since
     ]
 

@@ -14,9 +14,18 @@ EMAIL = "an.nguyen@example.vn"
 
 
 def register_and_verify(client, smtp, jobs, email=EMAIL, phone="0987654321"):
-    response = submit_form(client, "/tai-khoan/dang-ky", {
-        "full_name": "Nguyễn Văn An", "email": email, "phone": phone, "id_number": "",
-        "password": PASSWORD, "accept": "y"})
+    response = submit_form(
+        client,
+        "/tai-khoan/dang-ky",
+        {
+            "full_name": "Nguyễn Văn An",
+            "email": email,
+            "phone": phone,
+            "id_number": "",
+            "password": PASSWORD,
+            "accept": "y",
+        },
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     jobs()
     body = smtp.body(smtp.to(email)[-1])
@@ -31,9 +40,11 @@ def sign_in(client, identifier=EMAIL, password=PASSWORD, next_url=None):
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused_and_stores_nothing(client):
-    response = client.post("/tai-khoan/dang-ky", data={"full_name": "X Y", "email": "x@example.vn",
-                                                        "password": PASSWORD, "accept": "y"},
-                           headers={"Accept": "text/html"})
+    response = client.post(
+        "/tai-khoan/dang-ky",
+        data={"full_name": "X Y", "email": "x@example.vn", "password": PASSWORD, "accept": "y"},
+        headers={"Accept": "text/html"},
+    )
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
@@ -48,9 +59,18 @@ def test_register_verify_sign_in_and_see_the_account_page(client, smtp, jobs):
 
 
 def test_registration_errors_are_shown_next_to_their_fields(client):
-    response = submit_form(client, "/tai-khoan/dang-ky", {
-        "full_name": "An", "email": "not-an-email", "phone": "", "id_number": "123",
-        "password": "12345678", "accept": "y"})
+    response = submit_form(
+        client,
+        "/tai-khoan/dang-ky",
+        {
+            "full_name": "An",
+            "email": "not-an-email",
+            "phone": "",
+            "id_number": "123",
+            "password": "12345678",
+            "accept": "y",
+        },
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="email-error"' in html and 'id="id_number-error"' in html and 'id="password-error"' in html
@@ -65,7 +85,9 @@ def test_account_pages_redirect_to_sign_in_and_come_back_after(client, smtp, job
     assert sign_in(client, next_url="/tai-khoan").headers["Location"] == "/tai-khoan"
 
 
-@pytest.mark.parametrize("hostile", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "hostile", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_next_never_redirects_to_another_site(client, smtp, jobs, hostile):
     register_and_verify(client, smtp, jobs)
     location = sign_in(client, next_url=hostile).headers["Location"]
@@ -112,8 +134,11 @@ def test_changing_the_password_signs_out_other_browsers_but_not_this_one(client,
     sign_in(client)
     other = app.test_client()
     sign_in(other)
-    response = submit_form(client, "/tai-khoan/doi-mat-khau",
-                           {"current_password": PASSWORD, "new_password": "một mật khẩu mới thật dài"})
+    response = submit_form(
+        client,
+        "/tai-khoan/doi-mat-khau",
+        {"current_password": PASSWORD, "new_password": "một mật khẩu mới thật dài"},
+    )
     assert response.status_code == 302
     assert client.get("/tai-khoan").status_code == 200
     assert other.get("/tai-khoan").status_code == 302
@@ -130,6 +155,9 @@ def test_a_replayed_sign_in_form_token_from_another_session_is_refused(client, a
     page = client.get("/tai-khoan/dang-nhap")
     token = csrf_token(page.get_data(as_text=True))
     stranger = app.test_client()
-    response = stranger.post("/tai-khoan/dang-nhap", data={"identifier": EMAIL, "password": PASSWORD,
-                                                          "csrf_token": token}, headers={"Accept": "text/html"})
+    response = stranger.post(
+        "/tai-khoan/dang-nhap",
+        data={"identifier": EMAIL, "password": PASSWORD, "csrf_token": token},
+        headers={"Accept": "text/html"},
+    )
     assert response.status_code == 400

@@ -1,6 +1,7 @@
 """Account operations through the service layer, with mail received by aiosmtpd."""
 
 import re
+from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
@@ -14,8 +15,13 @@ GOOD_PASSWORD = "rau muống xào tỏi 2025"
 
 
 def register(**overrides):
-    values = dict(full_name="Trần Thị Bình", unsafe_email="binh@example.vn", unsafe_phone="0912345678",
-                  unsafe_id_number="038190000001", password=GOOD_PASSWORD)
+    values = dict(
+        full_name="Trần Thị Bình",
+        unsafe_email="binh@example.vn",
+        unsafe_phone="0912345678",
+        unsafe_id_number="038190000001",
+        password=GOOD_PASSWORD,
+    )
     values.update(overrides)
     service.register(**values)
 
@@ -50,8 +56,10 @@ def test_a_verification_link_works_once(app, smtp, jobs):
         service.verify_email(token)
 
 
-@pytest.mark.parametrize("password", ["short1", "password123", "12345678", "matkhau123", "qwertyuiop",
-                                      "binh@example.vn", "x" * 129])
+@pytest.mark.parametrize(
+    "password",
+    ["short1", "password123", "12345678", "matkhau123", "qwertyuiop", "binh@example.vn", "x" * 129],
+)
 def test_weak_common_or_personal_passwords_are_refused(app, password):
     with app.test_request_context("/"), pytest.raises(ValidationFailed) as error:
         register(password=password)
@@ -65,8 +73,15 @@ def test_a_64_character_passphrase_is_accepted(app, jobs):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
 
 
-@pytest.mark.parametrize("field,value", [("unsafe_id_number", "12345"), ("unsafe_id_number", "999190000001"),
-                                         ("unsafe_email", "not-an-email"), ("unsafe_phone", "12345")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("unsafe_id_number", "12345"),
+        ("unsafe_id_number", "999190000001"),
+        ("unsafe_email", "not-an-email"),
+        ("unsafe_phone", "12345"),
+    ],
+)
 def test_malformed_contact_details_are_refused_by_field(app, field, value):
     with app.test_request_context("/"), pytest.raises(ValidationFailed) as error:
         register(**{field: value})
@@ -156,9 +171,9 @@ def test_password_reset_link_is_single_use_expires_and_signs_out_everywhere(app,
         service.request_password_reset("binh@example.vn")
     jobs()
     token = link_from(smtp, "binh@example.vn", "/tai-khoan/dat-lai-mat-khau")
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    db.session.execute(sa.update(AccountToken).values(expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+    db.session.execute(sa.update(AccountToken).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     db.session.commit()
     with pytest.raises(ValidationFailed):
         service.reset_password(token, "một mật khẩu mới rất dài")

@@ -41,8 +41,17 @@ def test_the_sign_in_page_offers_the_national_id_when_configured(client, provide
 
 
 def test_a_first_national_id_sign_in_creates_the_account_and_signs_in(client, provider):
-    response = national_id_sign_in(client, provider, "vneid-0001", {
-        "name": "Lê Thị Cúc", "id_number": "001190000123", "email": "cuc@example.vn", "email_verified": True})
+    response = national_id_sign_in(
+        client,
+        provider,
+        "vneid-0001",
+        {
+            "name": "Lê Thị Cúc",
+            "id_number": "001190000123",
+            "email": "cuc@example.vn",
+            "email_verified": True,
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/tai-khoan"
     page = client.get("/tai-khoan")
     assert page.status_code == 200 and "Lê Thị Cúc" in page.get_data(as_text=True)
@@ -52,9 +61,18 @@ def test_a_first_national_id_sign_in_creates_the_account_and_signs_in(client, pr
 
 
 def test_a_national_id_sign_in_links_the_account_with_the_same_verified_id_number(client, app, provider):
-    submit_form(client, "/tai-khoan/dang-ky", {"full_name": "Lê Thị Cúc", "email": "", "phone": "0901234567",
-                                                "id_number": "001190000123", "password": "hoa sen nở giữa hồ",
-                                                "accept": "y"})
+    submit_form(
+        client,
+        "/tai-khoan/dang-ky",
+        {
+            "full_name": "Lê Thị Cúc",
+            "email": "",
+            "phone": "0901234567",
+            "id_number": "001190000123",
+            "password": "hoa sen nở giữa hồ",
+            "accept": "y",
+        },
+    )
     national_id_sign_in(client, provider, "vneid-0002", {"name": "LE THI CUC", "id_number": "001190000123"})
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
     link = db.session.scalar(sa.select(IdentityLink))
@@ -67,16 +85,32 @@ def test_a_national_id_sign_in_links_the_account_with_the_same_verified_id_numbe
 
 
 def test_an_unverified_email_claim_never_takes_over_an_existing_account(client, provider, jobs):
-    submit_form(client, "/tai-khoan/dang-ky", {"full_name": "Chủ Thật", "email": "owner@example.vn", "phone": "",
-                                                "id_number": "", "password": "hoa sen nở giữa hồ", "accept": "y"})
-    national_id_sign_in(client, provider, "vneid-evil", {"name": "Kẻ Giả", "email": "owner@example.vn",
-                                                         "email_verified": False})
+    submit_form(
+        client,
+        "/tai-khoan/dang-ky",
+        {
+            "full_name": "Chủ Thật",
+            "email": "owner@example.vn",
+            "phone": "",
+            "id_number": "",
+            "password": "hoa sen nở giữa hồ",
+            "accept": "y",
+        },
+    )
+    national_id_sign_in(
+        client,
+        provider,
+        "vneid-evil",
+        {"name": "Kẻ Giả", "email": "owner@example.vn", "email_verified": False},
+    )
     owner = db.session.scalar(sa.select(User).where(User.email == "owner@example.vn"))
     assert owner.identities == []
 
 
 def test_next_after_national_id_sign_in_stays_on_the_portal(client, provider):
-    response = national_id_sign_in(client, provider, "vneid-0003", {"name": "A B"}, next_url="//evil.example/")
+    response = national_id_sign_in(
+        client, provider, "vneid-0003", {"name": "A B"}, next_url="//evil.example/"
+    )
     assert response.headers["Location"] == "/"
 
 

@@ -41,11 +41,18 @@ FORM = {
 # ---------------------------------------------------------------------------- people
 
 
-def make_user(*, full_name: str = "Trần Thị Bình", email: str | None = "binh@example.vn",
-              phone: str | None = "0912345678", id_number: str | None = None, verified_id: bool = False,
-              locale: str = "vi") -> User:
-    user = User(full_name=full_name, email=email, phone=phone, id_number=id_number, locale=locale,
-                password_hash=None)
+def make_user(
+    *,
+    full_name: str = "Trần Thị Bình",
+    email: str | None = "binh@example.vn",
+    phone: str | None = "0912345678",
+    id_number: str | None = None,
+    verified_id: bool = False,
+    locale: str = "vi",
+) -> User:
+    user = User(
+        full_name=full_name, email=email, phone=phone, id_number=id_number, locale=locale, password_hash=None
+    )
     db.session.add(user)
     db.session.flush()
     if verified_id:
@@ -57,7 +64,9 @@ def make_user(*, full_name: str = "Trần Thị Bình", email: str | None = "bin
 # --------------------------------------------------------------------------- catalog
 
 
-def procedure_record(*, code: str, name: str, processing_days: int, documents: list[tuple[str, int, int]]) -> dict:
+def procedure_record(
+    *, code: str, name: str, processing_days: int, documents: list[tuple[str, int, int]]
+) -> dict:
     """A procedure in the national database's shape, offered online by the Ministry of Justice.
 
     ``documents``: (name, originals, copies); "(nếu có)" in a name makes it optional and
@@ -70,11 +79,29 @@ def procedure_record(*, code: str, name: str, processing_days: int, documents: l
         "TENCOQUANCONGBO": "Bộ Tư pháp",
         "CAPTHUCHIEN": [{"CAPTHUCHIEN": "0", "TENCAP": "Cấp Bộ"}],
         "LINHVUCTHUCHIEN": [{"MALINHVUC": "G15-HT", "TENLINHVUC": "Hộ tịch"}],
-        "CACHTHUCTHUCHIEN": [{"KENH": "2", "TENKENH": "Trực tuyến", "THOIGIAN": [
-            {"THOIGIANGIAIQUYET": processing_days, "DONVITINH": "Ngày làm việc", "MOTA": "", "PHILEPHI": []}]}],
-        "THANHPHANHOSO": [{"TRUONGHOP": "", "GIAYTO": [
-            {"TENGIAYTO": doc_name, "SOBANCHINH": originals, "SOBANSAO": copies}
-            for doc_name, originals, copies in documents]}],
+        "CACHTHUCTHUCHIEN": [
+            {
+                "KENH": "2",
+                "TENKENH": "Trực tuyến",
+                "THOIGIAN": [
+                    {
+                        "THOIGIANGIAIQUYET": processing_days,
+                        "DONVITINH": "Ngày làm việc",
+                        "MOTA": "",
+                        "PHILEPHI": [],
+                    }
+                ],
+            }
+        ],
+        "THANHPHANHOSO": [
+            {
+                "TRUONGHOP": "",
+                "GIAYTO": [
+                    {"TENGIAYTO": doc_name, "SOBANCHINH": originals, "SOBANSAO": copies}
+                    for doc_name, originals, copies in documents
+                ],
+            }
+        ],
     }
 
 
@@ -85,11 +112,20 @@ DEFAULT_DOCUMENTS = [
 ]
 
 
-def make_service(*, code: str = "9.000001", name: str = "Cấp bản sao trích lục hộ tịch",
-                 processing_days: int = 5, documents: list | None = None) -> tuple[int, dict[str, str]]:
+def make_service(
+    *,
+    code: str = "9.000001",
+    name: str = "Cấp bản sao trích lục hộ tịch",
+    processing_days: int = 5,
+    documents: list | None = None,
+) -> tuple[int, dict[str, str]]:
     """Import a procedure and return (its online service id, {document name: key})."""
-    record = procedure_record(code=code, name=name, processing_days=processing_days,
-                              documents=DEFAULT_DOCUMENTS if documents is None else documents)
+    record = procedure_record(
+        code=code,
+        name=name,
+        processing_days=processing_days,
+        documents=DEFAULT_DOCUMENTS if documents is None else documents,
+    )
     import_records([record], full=False, agencies=json.loads(AGENCIES_FILE.read_text(encoding="utf-8")))
     db.session.commit()
     procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == code))
@@ -118,8 +154,11 @@ def jpeg_bytes(size: tuple[int, int] = (8, 8)) -> bytes:
 
 def pdf_bytes() -> bytes:
     """A minimal valid one-page PDF with a correct cross-reference table."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+    ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -155,8 +194,9 @@ def upload(data: bytes, name: str = "giay-to.pdf", content_type: str = "applicat
 # ---------------------------------------------------------------------------- dossiers
 
 
-def make_draft(user: User, service_id: int, *, form: dict | None = None,
-               files: dict[str, bytes] | None = None) -> int:
+def make_draft(
+    user: User, service_id: int, *, form: dict | None = None, files: dict[str, bytes] | None = None
+) -> int:
     draft_id = service.create_draft(user, service_id)
     service.save_draft(user, draft_id, FORM if form is None else form)
     for key, data in (files or {}).items():

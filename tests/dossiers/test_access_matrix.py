@@ -54,10 +54,19 @@ PUBLIC_ID_ARGUMENTS = {"online_service_id": "an online service of the public cat
 
 # Routes known today (following, then filing): the walk must see at least these.
 KNOWN_ENDPOINTS = {
-    "dossiers.dossier_page", "dossiers.withdraw", "dossiers.supplement_upload", "dossiers.supplement_done",
-    "dossiers.rate", "dossiers.attachment_download",
-    "dossiers.draft", "dossiers.save", "dossiers.submit", "dossiers.upload", "dossiers.remove_file",
-    "dossiers.discard", "dossiers.receipt",
+    "dossiers.dossier_page",
+    "dossiers.withdraw",
+    "dossiers.supplement_upload",
+    "dossiers.supplement_done",
+    "dossiers.rate",
+    "dossiers.attachment_download",
+    "dossiers.draft",
+    "dossiers.save",
+    "dossiers.submit",
+    "dossiers.upload",
+    "dossiers.remove_file",
+    "dossiers.discard",
+    "dossiers.receipt",
 }
 MIN_ROUTES = len(KNOWN_ENDPOINTS)
 
@@ -79,7 +88,9 @@ def citizen_a_objects(owner, service_id: int, keys: dict[str, str]) -> dict[str,
     filed = make_filed(owner, service_id, keys)["id"]
     awaiting = make_filed(owner, service_id, keys)["id"]
     partner_event(awaiting, 5, datetime(2030, 1, 7, 9, 0, tzinfo=VN), note="Bổ sung tờ khai")
-    supplement_file = service.supplement(owner, awaiting, [(key, upload(png_bytes(), "bo-sung.png"))])[0]["id"]
+    supplement_file = service.supplement(owner, awaiting, [(key, upload(png_bytes(), "bo-sung.png"))])[0][
+        "id"
+    ]
     withdrawn = make_filed(owner, service_id, keys)["id"]
     service.request_withdrawal(owner, withdrawn, "Nộp nhầm")
     delivered = make_filed(owner, service_id, keys)["id"]
@@ -101,32 +112,58 @@ def citizen_b_objects(user, service_id: int, keys: dict[str, str]) -> dict[str, 
     """B's own objects, to pair with A's in routes taking two ids."""
     draft = make_draft(user, service_id, files={required_key(keys): pdf_bytes()})
     filed = make_filed(user, service_id, keys)["id"]
-    return {"B's draft": draft, "B's filed dossier": filed, "B's draft file": _first_file(draft),
-            "B's dossier file": _first_file(filed)}
+    return {
+        "B's draft": draft,
+        "B's filed dossier": filed,
+        "B's draft file": _first_file(draft),
+        "B's dossier file": _first_file(filed),
+    }
 
 
 def _first_file(dossier_id: int) -> int:
-    return db.session.scalar(sa.select(Attachment.id).where(Attachment.dossier_id == dossier_id)
-                             .order_by(Attachment.id))
+    return db.session.scalar(
+        sa.select(Attachment.id).where(Attachment.dossier_id == dossier_id).order_by(Attachment.id)
+    )
 
 
 def snapshot(user_id: int) -> list[dict]:
     """Everything of a citizen's that a request could change: rows, events, files and their bytes."""
     db.session.expire_all()
-    dossiers = db.session.scalars(sa.select(Dossier).where(Dossier.user_id == user_id).order_by(Dossier.id)).all()
+    dossiers = db.session.scalars(
+        sa.select(Dossier).where(Dossier.user_id == user_id).order_by(Dossier.id)
+    ).all()
     state = []
     for d in dossiers:
         rating = db.session.scalar(sa.select(Rating).where(Rating.dossier_id == d.id))
-        state.append({
-            "dossier": (d.id, d.state, d.status, d.code, d.form_data, d.due_at, d.original_due_at, d.finished_at,
-                        d.last_event_at, d.updated_at),
-            "events": [(e.id, e.status, e.result, e.note) for e in d.events],
-            "pauses": [(p.id, p.status, p.started_at, p.ended_at) for p in d.pauses],
-            "files": [(a.id, a.document_key, a.kind, a.sha256,
-                       hashlib.sha256(uploads.path_for(a.stored_name).read_bytes()).hexdigest())
-                      for a in d.attachments],
-            "rating": (rating.value, rating.comment) if rating else None,
-        })
+        state.append(
+            {
+                "dossier": (
+                    d.id,
+                    d.state,
+                    d.status,
+                    d.code,
+                    d.form_data,
+                    d.due_at,
+                    d.original_due_at,
+                    d.finished_at,
+                    d.last_event_at,
+                    d.updated_at,
+                ),
+                "events": [(e.id, e.status, e.result, e.note) for e in d.events],
+                "pauses": [(p.id, p.status, p.started_at, p.ended_at) for p in d.pauses],
+                "files": [
+                    (
+                        a.id,
+                        a.document_key,
+                        a.kind,
+                        a.sha256,
+                        hashlib.sha256(uploads.path_for(a.stored_name).read_bytes()).hexdigest(),
+                    )
+                    for a in d.attachments
+                ],
+                "rating": (rating.value, rating.comment) if rating else None,
+            }
+        )
     return state
 
 
@@ -151,7 +188,9 @@ def path_of(rule, values: dict) -> str:
 def combinations(rule, pool: dict[str, int], *, fixed: dict) -> list[tuple[str, dict]]:
     """(description, URL values) for every way of filling the rule's object ids from ``pool``."""
     object_args = [n for n in INT_ARGUMENT.findall(rule.rule) if n not in PUBLIC_ID_ARGUMENTS]
-    other_args = {n: fixed.get(n, fixed["*"]) for n in ANY_ARGUMENT.findall(rule.rule) if n not in object_args}
+    other_args = {
+        n: fixed.get(n, fixed["*"]) for n in ANY_ARGUMENT.findall(rule.rule) if n not in object_args
+    }
     result = []
     for kinds in itertools.product(pool, repeat=len(object_args)):
         values = {**other_args, **{arg: pool[kind] for arg, kind in zip(object_args, kinds, strict=True)}}
@@ -163,14 +202,22 @@ def request_as(client, method: str, path: str, token: str, key: str):
     if method == "GET":
         return client.get(path)
     # Whatever any of the dossier forms asks for, so a refusal cannot come from a missing field.
-    data = {"csrf_token": token, "reason": "Rút giúp", "confirm": "y", "value": "not_satisfied",
-            "comment": "x", "document_key": key, "file": (io.BytesIO(pdf_bytes()), "b.pdf"),
-            f"doc-{key}": (io.BytesIO(pdf_bytes()), "b.pdf")}
+    data = {
+        "csrf_token": token,
+        "reason": "Rút giúp",
+        "confirm": "y",
+        "value": "not_satisfied",
+        "comment": "x",
+        "document_key": key,
+        "file": (io.BytesIO(pdf_bytes()), "b.pdf"),
+        f"doc-{key}": (io.BytesIO(pdf_bytes()), "b.pdf"),
+    }
     return client.post(path, data=data)
 
 
-def unscoped_answers(client, rules, pool: dict[str, int], *, fixed: dict, token: str, key: str,
-                     must_include=None) -> tuple[list[str], int]:
+def unscoped_answers(
+    client, rules, pool: dict[str, int], *, fixed: dict, token: str, key: str, must_include=None
+) -> tuple[list[str], int]:
     """Request every rule with every fill from ``pool`` by GET and POST; return the answers that
     were not a 404 (or a 405 for a method the rule does not route), and how many requests were made.
 
@@ -179,7 +226,9 @@ def unscoped_answers(client, rules, pool: dict[str, int], *, fixed: dict, token:
     problems, count = [], 0
     for rule in rules:
         for description, values in combinations(rule, pool, fixed=fixed):
-            if must_include is not None and not any(kind in must_include for kind in description.split(" + ")):
+            if must_include is not None and not any(
+                kind in must_include for kind in description.split(" + ")
+            ):
                 continue
             path = path_of(rule, values)
             for method in METHODS:
@@ -187,7 +236,9 @@ def unscoped_answers(client, rules, pool: dict[str, int], *, fixed: dict, token:
                 count += 1
                 routed = method in rule.methods
                 if status != 404 and (routed or status != 405):
-                    problems.append(f"{method} {path} ({rule.endpoint} with A's {description}) answered {status}")
+                    problems.append(
+                        f"{method} {path} ({rule.endpoint} with A's {description}) answered {status}"
+                    )
     return problems, count
 
 
@@ -203,9 +254,17 @@ def world(app, client, jobs, upload_dir):
     objects = citizen_a_objects(owner, service_id, keys)
     other = sign_in_citizen(client, full_name="Lê Văn Cường", email="cuong@example.vn", phone="0987654321")
     token = csrf_token(client.get("/tra-cuu-ho-so").get_data(as_text=True))
-    return {"a": owner, "b": other, "a_client": owner_client, "objects": objects,
-            "service_id": service_id, "keys": keys, "key": required_key(keys), "token": token,
-            "fixed": {"online_service_id": service_id, "*": required_key(keys)}}
+    return {
+        "a": owner,
+        "b": other,
+        "a_client": owner_client,
+        "objects": objects,
+        "service_id": service_id,
+        "keys": keys,
+        "key": required_key(keys),
+        "token": token,
+        "fixed": {"online_service_id": service_id, "*": required_key(keys)},
+    }
 
 
 def test_the_walk_finds_every_known_route_that_takes_an_id(app):
@@ -215,19 +274,26 @@ def test_the_walk_finds_every_known_route_that_takes_an_id(app):
     assert KNOWN_ENDPOINTS <= endpoints, f"missing: {KNOWN_ENDPOINTS - endpoints}"
 
 
-def test_another_citizen_gets_404_from_every_route_for_every_kind_of_object_and_changes_nothing(app, client, world):
+def test_another_citizen_gets_404_from_every_route_for_every_kind_of_object_and_changes_nothing(
+    app, client, world
+):
     rules = id_routes(app)
     before = snapshot(world["a"].id)
     assert len(before) == 5 and sum(len(d["files"]) for d in before) == 6
 
-    problems, count = unscoped_answers(client, rules, world["objects"], fixed=world["fixed"],
-                                       token=world["token"], key=world["key"])
+    problems, count = unscoped_answers(
+        client, rules, world["objects"], fixed=world["fixed"], token=world["token"], key=world["key"]
+    )
 
     assert not problems, "\n".join(problems)
     assert count >= MIN_ROUTES * len(world["objects"]) * len(METHODS)
     assert snapshot(world["a"].id) == before
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)
-                             .where(Dossier.user_id == world["b"].id)) == 0  # B gained nothing either
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Dossier).where(Dossier.user_id == world["b"].id)
+        )
+        == 0
+    )  # B gained nothing either
 
 
 def test_pairing_ones_own_object_with_another_citizens_id_gets_404_too(app, client, world):
@@ -235,12 +301,22 @@ def test_pairing_ones_own_object_with_another_citizens_id_gets_404_too(app, clie
     b_ids = set(b_objects.values())
     # An id of A's that happens to equal one of B's own (in another table) is B's to open.
     a_objects = {kind: value for kind, value in world["objects"].items() if value not in b_ids}
-    rules = [rule for rule in id_routes(app)
-             if len([n for n in INT_ARGUMENT.findall(rule.rule) if n not in PUBLIC_ID_ARGUMENTS]) > 1]
+    rules = [
+        rule
+        for rule in id_routes(app)
+        if len([n for n in INT_ARGUMENT.findall(rule.rule) if n not in PUBLIC_ID_ARGUMENTS]) > 1
+    ]
     before = snapshot(world["a"].id)
 
-    problems, _count = unscoped_answers(client, rules, {**a_objects, **b_objects}, fixed=world["fixed"],
-                                        token=world["token"], key=world["key"], must_include=set(a_objects))
+    problems, _count = unscoped_answers(
+        client,
+        rules,
+        {**a_objects, **b_objects},
+        fixed=world["fixed"],
+        token=world["token"],
+        key=world["key"],
+        must_include=set(a_objects),
+    )
 
     new_gaps = [problem for problem in problems if _endpoint_of(problem) not in KNOWN_GAPS]
     assert not new_gaps, "\n".join(new_gaps)
@@ -258,8 +334,10 @@ def test_every_get_route_serves_its_owner_so_the_404s_above_are_the_scoping(app,
     for rule in id_routes(app):
         if "GET" not in rule.methods:
             continue
-        answers = {world["a_client"].get(path_of(rule, values)).status_code
-                   for _description, values in combinations(rule, world["objects"], fixed=world["fixed"])}
+        answers = {
+            world["a_client"].get(path_of(rule, values)).status_code
+            for _description, values in combinations(rule, world["objects"], fixed=world["fixed"])
+        }
         if answers <= {404}:
             unserved.append(rule.rule)
     assert unserved == []
@@ -267,7 +345,9 @@ def test_every_get_route_serves_its_owner_so_the_404s_above_are_the_scoping(app,
 
 def test_a_route_added_without_owner_scoping_is_caught_by_the_walk(_tmp_root):
     suffix = "access-matrix-leak"
-    leaky_app = make_test_app(_tmp_root, suffix, JOBS_MODE="inline", **dossier_app_settings(_tmp_root, suffix))
+    leaky_app = make_test_app(
+        _tmp_root, suffix, JOBS_MODE="inline", **dossier_app_settings(_tmp_root, suffix)
+    )
 
     def leaky(dossier_id: int):
         dossier = db.session.get(Dossier, dossier_id)  # the mistake on purpose: not scoped to the citizen
@@ -275,7 +355,9 @@ def test_a_route_added_without_owner_scoping_is_caught_by_the_walk(_tmp_root):
             abort(404)
         return dossier.code or "draft"
 
-    leaky_app.add_url_rule("/ho-so/<int:dossier_id>/lo-hong", endpoint="dossiers.leaky_for_test", view_func=leaky)
+    leaky_app.add_url_rule(
+        "/ho-so/<int:dossier_id>/lo-hong", endpoint="dossiers.leaky_for_test", view_func=leaky
+    )
     try:
         with leaky_app.app_context():
             owner = sign_in_citizen(leaky_app.test_client())
@@ -287,12 +369,15 @@ def test_a_route_added_without_owner_scoping_is_caught_by_the_walk(_tmp_root):
             rules = [rule for rule in id_routes(leaky_app) if rule.endpoint == "dossiers.leaky_for_test"]
             assert len(rules) == 1  # found by the walk, not named to it
 
-            problems, _count = unscoped_answers(client, rules, objects, fixed={"*": required_key(keys)},
-                                                token=token, key=required_key(keys))
+            problems, _count = unscoped_answers(
+                client, rules, objects, fixed={"*": required_key(keys)}, token=token, key=required_key(keys)
+            )
 
             leaked = {problem.split(" (", 1)[0] for problem in problems}
-            assert {f"GET /ho-so/{objects[kind]}/lo-hong" for kind in
-                    ("draft", "filed dossier", "withdrawn dossier", "delivered and rated dossier")} <= leaked
+            assert {
+                f"GET /ho-so/{objects[kind]}/lo-hong"
+                for kind in ("draft", "filed dossier", "withdrawn dossier", "delivered and rated dossier")
+            } <= leaked
             db.session.remove()
     finally:
         _delete_all_rows(leaky_app)

@@ -37,8 +37,9 @@ def filed(app, jobs, monkeypatch):
 
 
 def events(dossier_id):
-    return db.session.scalars(sa.select(DossierEvent).where(DossierEvent.dossier_id == dossier_id)
-                              .order_by(DossierEvent.id)).all()
+    return db.session.scalars(
+        sa.select(DossierEvent).where(DossierEvent.dossier_id == dossier_id).order_by(DossierEvent.id)
+    ).all()
 
 
 # ------------------------------------------------------------------------------ withdrawal
@@ -50,7 +51,12 @@ def test_withdrawing_records_status_7_from_the_citizen_and_closes_the_dossier(fi
     dossier = reload(dossier_id)
     assert dossier.status == 7 and dossier.finished_at is not None
     last = events(dossier_id)[-1]
-    assert (last.status, last.source, last.note, last.result) == (7, "citizen", "Tôi nộp nhầm thủ tục.", "applied")
+    assert (last.status, last.source, last.note, last.result) == (
+        7,
+        "citizen",
+        "Tôi nộp nhầm thủ tục.",
+        "applied",
+    )
     with pytest.raises(Conflict) as error:
         service.request_withdrawal(owner, dossier_id, "Lần nữa")
     assert error.value.token == "InvalidTransition"
@@ -81,7 +87,9 @@ def test_a_supplement_resumes_the_clock_and_keeps_the_first_due_date(filed, monk
     partner_event(dossier_id, 5, datetime(2025, 3, 4, 10, 0, tzinfo=VN), note="Bổ sung tờ khai có chữ ký")
     assert reload(dossier_id).status == 5
     freeze(monkeypatch, datetime(2025, 3, 6, 10, 0, tzinfo=VN))  # two working days later
-    added = service.supplement(owner, dossier_id, [(required_key(keys), upload(png_bytes(), "to-khai-ky.png"))])
+    added = service.supplement(
+        owner, dossier_id, [(required_key(keys), upload(png_bytes(), "to-khai-ky.png"))]
+    )
     assert added[0]["kind"] == "supplement"
     service.complete_supplement(owner, dossier_id)
     dossier = reload(dossier_id)
@@ -150,8 +158,9 @@ def test_payment_and_stopped_pauses_open_and_close_and_a_partner_due_date_wins(f
     _, dossier_id, _ = filed
     partner_event(dossier_id, 6, datetime(2025, 3, 4, 9, 0, tzinfo=VN))
     partner_event(dossier_id, 8, datetime(2025, 3, 5, 9, 0, tzinfo=VN))
-    partner_event(dossier_id, 4, datetime(2025, 3, 6, 9, 0, tzinfo=VN),
-                  due_at=datetime(2025, 3, 20, 17, 0, tzinfo=VN))
+    partner_event(
+        dossier_id, 4, datetime(2025, 3, 6, 9, 0, tzinfo=VN), due_at=datetime(2025, 3, 20, 17, 0, tzinfo=VN)
+    )
     pauses = db.session.scalars(sa.select(DossierPause).order_by(DossierPause.started_at)).all()
     assert [(p.status, p.ended_at is not None) for p in pauses] == [(6, True), (8, True)]
     dossier = reload(dossier_id)
@@ -209,7 +218,9 @@ def test_every_function_taking_an_id_answers_not_found_to_another_citizen(app, j
     calls = {
         "save_draft": lambda: service.save_draft(stranger, draft_id, {"applicant_name": "X"}),
         "discard_draft": lambda: service.discard_draft(stranger, draft_id),
-        "add_attachment": lambda: service.add_attachment(stranger, draft_id, required_key(keys), upload(pdf_bytes())),
+        "add_attachment": lambda: service.add_attachment(
+            stranger, draft_id, required_key(keys), upload(pdf_bytes())
+        ),
         "remove_attachment (draft)": lambda: service.remove_attachment(stranger, draft_file["id"]),
         "remove_attachment (filed)": lambda: service.remove_attachment(stranger, filed_file["id"]),
         "open_attachment": lambda: service.open_attachment(stranger, draft_file["id"]),
@@ -217,7 +228,9 @@ def test_every_function_taking_an_id_answers_not_found_to_another_citizen(app, j
         "get_draft": lambda: queries.get_draft(stranger, draft_id),
         "get_dossier_for_owner": lambda: queries.get_dossier_for_owner(stranger, filed_id),
         "request_withdrawal": lambda: service.request_withdrawal(stranger, filed_id, "Không phải của tôi"),
-        "supplement": lambda: service.supplement(stranger, filed_id, [(required_key(keys), upload(pdf_bytes()))]),
+        "supplement": lambda: service.supplement(
+            stranger, filed_id, [(required_key(keys), upload(pdf_bytes()))]
+        ),
         "complete_supplement": lambda: service.complete_supplement(stranger, filed_id),
         "rate": lambda: service.rate(stranger, filed_id, "satisfied"),
     }

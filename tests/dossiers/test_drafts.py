@@ -18,8 +18,12 @@ def test_a_draft_of_an_offered_service_starts_with_what_the_account_knows(app):
     draft = reload(draft_id)
     assert draft.state == "draft" and draft.code is None and draft.status is None
     assert draft.agency_code == "000.00.00.G15" and draft.procedure_code == "9.000001"
-    assert draft.form_data == {"applicant_name": "Trần Thị Bình", "applicant_id_number": "038190000001",
-                               "applicant_phone": "0912345678", "applicant_email": "binh@example.vn"}
+    assert draft.form_data == {
+        "applicant_name": "Trần Thị Bình",
+        "applicant_id_number": "038190000001",
+        "applicant_phone": "0912345678",
+        "applicant_email": "binh@example.vn",
+    }
     assert [d["id"] for d in queries.list_drafts(user)] == [draft_id]
     assert queries.list_dossiers(user)["total"] == 0
 
@@ -50,8 +54,12 @@ def test_saving_keeps_what_was_typed_but_only_the_fields_the_form_has(app):
     user = make_user()
     service_id, _ = make_service()
     draft_id = service.create_draft(user, service_id)
-    typed = {**FORM, "applicant_phone": "09-not-yet", "is_admin": True,
-             "applicant_address": {"province": "01", "street": "", "evil": "<script>"}}
+    typed = {
+        **FORM,
+        "applicant_phone": "09-not-yet",
+        "is_admin": True,
+        "applicant_address": {"province": "01", "street": "", "evil": "<script>"},
+    }
     service.save_draft(user, draft_id, typed)
     kept = reload(draft_id).form_data
     assert kept["applicant_phone"] == "09-not-yet"

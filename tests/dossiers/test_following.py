@@ -19,13 +19,22 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 def counter_dossier(*, code: str, id_number: str, status: int = 4) -> int:
     """A dossier filed at a counter, as partner sync will record it."""
     received = datetime(2025, 3, 3, 8, 0, tzinfo=VN)
-    dossier = Dossier(state="filed", channel=1, code=code, procedure_code="1.001193", agency_code="000.00.15.H56",
-                      applicant_name="Trần Thị Bình", applicant_id_number=id_number, received_at=received,
-                      due_at=received + timedelta(days=7))
+    dossier = Dossier(
+        state="filed",
+        channel=1,
+        code=code,
+        procedure_code="1.001193",
+        agency_code="000.00.15.H56",
+        applicant_name="Trần Thị Bình",
+        applicant_id_number=id_number,
+        received_at=received,
+        due_at=received + timedelta(days=7),
+    )
     db.session.add(dossier)
     db.session.flush()
-    service.apply_status(dossier, status, occurred_at=received, source="partner:H56", external_id=code,
-                         notify=False)
+    service.apply_status(
+        dossier, status, occurred_at=received, source="partner:H56", external_id=code, notify=False
+    )
     return dossier.id
 
 
@@ -59,7 +68,9 @@ def test_the_list_filters_by_status_and_by_part_of_the_code_with_wildcards_taken
     owner = make_user(id_number="038190000001", verified_id=True)
     counter_dossier(code="000.00.15.H56-250303-0001", id_number="038190000001", status=4)
     counter_dossier(code="000.00.15.H56-250303-0002", id_number="038190000001", status=9)
-    assert [i["code"] for i in queries.list_dossiers(owner, status=9)["items"]] == ["000.00.15.H56-250303-0002"]
+    assert [i["code"] for i in queries.list_dossiers(owner, status=9)["items"]] == [
+        "000.00.15.H56-250303-0002"
+    ]
     assert queries.list_dossiers(owner, unsafe_code_query="0001")["total"] == 1
     assert queries.list_dossiers(owner, unsafe_code_query="%")["total"] == 0
     assert queries.list_dossiers(owner, unsafe_code_query="_")["total"] == 0
@@ -70,13 +81,21 @@ def test_the_list_filters_by_status_and_by_part_of_the_code_with_wildcards_taken
         queries.list_dossiers(owner, page=0)
 
 
-def test_a_dossier_shows_its_timeline_in_vietnam_time_with_status_words_and_handler_unit(app, jobs, monkeypatch):
+def test_a_dossier_shows_its_timeline_in_vietnam_time_with_status_words_and_handler_unit(
+    app, jobs, monkeypatch
+):
     freeze(monkeypatch, datetime(2025, 3, 3, 9, 0, tzinfo=VN))
     owner = make_user()
     service_id, keys = make_service(processing_days=5)
     filed = make_filed(owner, service_id, keys)
-    partner_event(filed["id"], 2, datetime(2025, 3, 3, 14, 0, tzinfo=VN), external_id="e1",
-                  handler={"name": "Nguyễn Văn A", "unit": "Phòng Tư pháp"}, note="Tiếp nhận hồ sơ")
+    partner_event(
+        filed["id"],
+        2,
+        datetime(2025, 3, 3, 14, 0, tzinfo=VN),
+        external_id="e1",
+        handler={"name": "Nguyễn Văn A", "unit": "Phòng Tư pháp"},
+        note="Tiếp nhận hồ sơ",
+    )
     partner_event(filed["id"], 6, datetime(2025, 3, 4, 9, 0, tzinfo=VN), external_id="e2")
     partner_event(filed["id"], 4, datetime(2025, 3, 6, 9, 0, tzinfo=VN), external_id="e3")
     freeze(monkeypatch, datetime(2025, 3, 7, 9, 0, tzinfo=VN))
@@ -87,10 +106,15 @@ def test_a_dossier_shows_its_timeline_in_vietnam_time_with_status_words_and_hand
     assert accepted["status_name"] == {"vi": "Được tiếp nhận", "en": "Accepted"}
     assert accepted["handler_unit"] == "Phòng Tư pháp" and accepted["note"] == "Tiếp nhận hồ sơ"
     assert "handler_name" not in accepted
-    assert detail["pauses"] == [{"status": 6, "status_name": {"vi": "Yêu cầu thực hiện nghĩa vụ tài chính",
-                                                              "en": "Payment required"},
-                                 "started_at": "2025-03-04T09:00:00+07:00", "ended_at": "2025-03-06T09:00:00+07:00",
-                                 "working_days": 2}]
+    assert detail["pauses"] == [
+        {
+            "status": 6,
+            "status_name": {"vi": "Yêu cầu thực hiện nghĩa vụ tài chính", "en": "Payment required"},
+            "started_at": "2025-03-04T09:00:00+07:00",
+            "ended_at": "2025-03-06T09:00:00+07:00",
+            "working_days": 2,
+        }
+    ]
     assert detail["original_due_at"] == "2025-03-10T17:00:00+07:00"
     assert detail["due_at"] == "2025-03-12T17:00:00+07:00"
     assert detail["received_at"] == "2025-03-03T09:00:00+07:00"

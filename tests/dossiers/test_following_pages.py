@@ -73,13 +73,22 @@ def post(client, url: str, data: dict | None = None, *, page: str | None = None,
 def counter_dossier(*, code: str, id_number: str, status: int = 4, received: datetime | None = None) -> int:
     """A dossier filed at a counter, as partner sync records it (fast: no files, no mail)."""
     received = received or datetime(2025, 3, 3, 8, 0, tzinfo=VN)
-    dossier = Dossier(state="filed", channel=1, code=code, procedure_code="1.001193", agency_code="000.00.15.H56",
-                      applicant_name="Trần Thị Bình", applicant_id_number=id_number, received_at=received,
-                      due_at=received + timedelta(days=7))
+    dossier = Dossier(
+        state="filed",
+        channel=1,
+        code=code,
+        procedure_code="1.001193",
+        agency_code="000.00.15.H56",
+        applicant_name="Trần Thị Bình",
+        applicant_id_number=id_number,
+        received_at=received,
+        due_at=received + timedelta(days=7),
+    )
     db.session.add(dossier)
     db.session.flush()
-    service.apply_status(dossier, status, occurred_at=received, source="partner:H56", external_id=code,
-                         notify=False)
+    service.apply_status(
+        dossier, status, occurred_at=received, source="partner:H56", external_id=code, notify=False
+    )
     return dossier.id
 
 
@@ -90,8 +99,14 @@ def citizen(client, app, jobs, monkeypatch):
     user = sign_in_citizen(client)
     service_id, keys = make_service(processing_days=5)
     filed = make_filed(user, service_id, keys)
-    return {"user": user, "service_id": service_id, "keys": keys, "id": filed["id"], "code": filed["code"],
-            "url": f"/ho-so/{filed['id']}"}
+    return {
+        "user": user,
+        "service_id": service_id,
+        "keys": keys,
+        "id": filed["id"],
+        "code": filed["code"],
+        "url": f"/ho-so/{filed['id']}",
+    }
 
 
 # -------------------------------------------------------------------------------- my dossiers
@@ -110,7 +125,7 @@ def test_my_dossiers_lists_filed_dossiers_in_words_and_drafts_apart_but_not_anot
     assert other["code"] not in html and f'href="/ho-so/{other["id"]}"' not in html
     item = html.split(citizen["code"], 1)[1]
     assert "Cấp bản sao trích lục hộ tịch" in item and "Bộ Tư pháp" in item
-    assert "Được tiếp nhận" in item                                # the national status in words
+    assert "Được tiếp nhận" in item  # the national status in words
     assert "03/03/2025 09:00" in item and "10/03/2025 17:00" in item  # received, due (Vietnam time)
     assert "badge--on-time" in item
     assert f'href="/ho-so/nhap/{draft_id}"' in html.split('id="filed-title"')[0]  # drafts listed apart
@@ -119,8 +134,12 @@ def test_my_dossiers_lists_filed_dossiers_in_words_and_drafts_apart_but_not_anot
 def test_my_dossiers_filters_by_status_searches_by_code_and_pages(client, app, jobs):
     sign_in_citizen(client, id_number="038190000001", verified_id=True)
     for n in range(1, 23):
-        counter_dossier(code=f"000.00.15.H56-250303-{n:04d}", id_number="038190000001", status=9 if n == 7 else 4,
-                        received=datetime(2025, 3, 3, 8, 0, tzinfo=VN) + timedelta(minutes=n))
+        counter_dossier(
+            code=f"000.00.15.H56-250303-{n:04d}",
+            id_number="038190000001",
+            status=9 if n == 7 else 4,
+            received=datetime(2025, 3, 3, 8, 0, tzinfo=VN) + timedelta(minutes=n),
+        )
 
     first = text(client.get("/ho-so"))
     assert first.count('class="dossier-item"') == 20
@@ -137,13 +156,17 @@ def test_my_dossiers_filters_by_status_searches_by_code_and_pages(client, app, j
     assert by_code.count('class="dossier-item"') == 1 and "000.00.15.H56-250303-0013" in by_code
     assert client.get("/ho-so?q=%25").get_data(as_text=True).count('class="dossier-item"') == 0
 
-    many = [counter_dossier(code=f"000.00.15.H56-250304-{n:04d}", id_number="038190000001", status=9)
-            for n in range(1, 22)]
+    many = [
+        counter_dossier(code=f"000.00.15.H56-250304-{n:04d}", id_number="038190000001", status=9)
+        for n in range(1, 22)
+    ]
     pages = text(client.get("/ho-so?status=9&q=H56"))
     assert len(many) == 21 and 'href="/ho-so?page=2&amp;status=9&amp;q=H56"' in pages  # filters kept
 
 
-@pytest.mark.parametrize("query", ["status=11", "status=abc", "page=0", "page=x", "q=" + "9" * 65, "q=ab%00cd"])
+@pytest.mark.parametrize(
+    "query", ["status=11", "status=abc", "page=0", "page=x", "q=" + "9" * 65, "q=ab%00cd"]
+)
 def test_my_dossiers_with_bad_filters_answers_a_readable_400(client, app, query):
     sign_in_citizen(client)
     response = client.get(f"/ho-so?{query}")
@@ -170,12 +193,24 @@ def test_the_menu_links_my_dossiers_when_signed_in_and_lookup_for_everyone(clien
 
 
 def test_the_dossier_page_shows_every_event_in_vietnam_time_with_pauses_and_the_moved_due_date(
-        client, citizen, monkeypatch):
+    client, citizen, monkeypatch
+):
     dossier_id = citizen["id"]
-    partner_event(dossier_id, 2, datetime(2025, 3, 3, 14, 0, tzinfo=VN), external_id="e1",
-                  handler={"name": "Nguyễn Văn A", "unit": "Phòng Tư pháp"}, note="Tiếp nhận hồ sơ")
-    partner_event(dossier_id, 6, datetime(2025, 3, 4, 9, 0, tzinfo=VN), external_id="e2",
-                  note="Nộp lệ phí <b>8.000 đồng</b>")
+    partner_event(
+        dossier_id,
+        2,
+        datetime(2025, 3, 3, 14, 0, tzinfo=VN),
+        external_id="e1",
+        handler={"name": "Nguyễn Văn A", "unit": "Phòng Tư pháp"},
+        note="Tiếp nhận hồ sơ",
+    )
+    partner_event(
+        dossier_id,
+        6,
+        datetime(2025, 3, 4, 9, 0, tzinfo=VN),
+        external_id="e2",
+        note="Nộp lệ phí <b>8.000 đồng</b>",
+    )
     partner_event(dossier_id, 4, datetime(2025, 3, 6, 9, 0, tzinfo=VN), external_id="e3")
     freeze(monkeypatch, datetime(2025, 3, 7, 9, 0, tzinfo=VN))
 
@@ -187,10 +222,14 @@ def test_the_dossier_page_shows_every_event_in_vietnam_time_with_pauses_and_the_
     assert "Nguyễn Văn A" not in html  # the officer's name stays with the agency
     assert "Nộp lệ phí &lt;b&gt;8.000 đồng&lt;/b&gt;" in timeline  # a partner's note is text, never markup
     pauses = html.split('class="pauses"', 1)[1].split("</ul>", 1)[0]
-    assert "04/03/2025 09:00" in pauses and "06/03/2025 09:00" in pauses and "Yêu cầu thực hiện nghĩa vụ tài chính" in pauses
+    assert (
+        "04/03/2025 09:00" in pauses
+        and "06/03/2025 09:00" in pauses
+        and "Yêu cầu thực hiện nghĩa vụ tài chính" in pauses
+    )
     summary = html.split('class="summary"', 1)[1].split("</dl>", 1)[0]
-    assert "12/03/2025 17:00" in summary                             # due date moved by two working days
-    assert "<s><time" in summary and "10/03/2025 17:00" in summary   # the first one kept
+    assert "12/03/2025 17:00" in summary  # due date moved by two working days
+    assert "<s><time" in summary and "10/03/2025 17:00" in summary  # the first one kept
     assert "badge--on-time" in html
 
     freeze(monkeypatch, datetime(2025, 3, 13, 9, 0, tzinfo=VN))
@@ -234,8 +273,11 @@ def test_a_withdrawal_needs_a_reason_and_a_confirmation_then_closes_the_dossier(
     assert "Withdrawn by the citizen" in page and f'action="/ho-so/{citizen["id"]}/rut"' not in page
     dossier = reload(citizen["id"])
     assert dossier.status == 7
-    last = db.session.scalars(sa.select(DossierEvent).where(DossierEvent.dossier_id == citizen["id"])
-                              .order_by(DossierEvent.id.desc())).first()
+    last = db.session.scalars(
+        sa.select(DossierEvent)
+        .where(DossierEvent.dossier_id == citizen["id"])
+        .order_by(DossierEvent.id.desc())
+    ).first()
     assert (last.source, last.note) == ("citizen", "Tôi nộp nhầm thủ tục.")
 
     again = post(client, url, {"reason": "Lần nữa", "confirm": "y"})
@@ -247,7 +289,8 @@ def test_a_withdrawal_needs_a_reason_and_a_confirmation_then_closes_the_dossier(
 
 
 def test_a_supplement_sent_from_the_page_resumes_the_clock_with_a_new_due_date_and_keeps_the_first(
-        client, citizen, monkeypatch, upload_dir):
+    client, citizen, monkeypatch, upload_dir
+):
     dossier_id, key = citizen["id"], required_key(citizen["keys"])
     partner_event(dossier_id, 2, datetime(2025, 3, 3, 14, 0, tzinfo=VN))
     partner_event(dossier_id, 5, datetime(2025, 3, 4, 10, 0, tzinfo=VN), note="Bổ sung tờ khai có chữ ký")
@@ -259,14 +302,21 @@ def test_a_supplement_sent_from_the_page_resumes_the_clock_with_a_new_due_date_a
     assert nothing.status_code == 400
     assert "Hãy đính kèm" in text(nothing) or "Attach the requested documents" in text(nothing)
 
-    renamed_program = post(client, citizen["url"] + "/bo-sung",
-                           {f"doc-{key}": (io.BytesIO(exe_bytes()), "to-khai.pdf")})
+    renamed_program = post(
+        client, citizen["url"] + "/bo-sung", {f"doc-{key}": (io.BytesIO(exe_bytes()), "to-khai.pdf")}
+    )
     assert renamed_program.status_code == 400 and 'role="alert"' in text(renamed_program)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)
-                             .where(Attachment.kind == "supplement")) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Attachment).where(Attachment.kind == "supplement")
+        )
+        == 0
+    )
 
     freeze(monkeypatch, datetime(2025, 3, 6, 10, 0, tzinfo=VN))  # two working days later
-    uploaded = post(client, citizen["url"] + "/bo-sung", {f"doc-{key}": (io.BytesIO(png_bytes()), "tờ khai ký.png")})
+    uploaded = post(
+        client, citizen["url"] + "/bo-sung", {f"doc-{key}": (io.BytesIO(png_bytes()), "tờ khai ký.png")}
+    )
     assert uploaded.status_code == 302 and uploaded.headers["Location"].endswith("#supplement")
     listed = text(client.get(citizen["url"])).split('id="supplement"', 1)[1]
     assert "tờ khai ký.png" in listed
@@ -286,8 +336,12 @@ def test_supplement_files_are_refused_when_no_supplement_was_requested(client, c
     key = required_key(citizen["keys"])
     response = post(client, citizen["url"] + "/bo-sung", {f"doc-{key}": (io.BytesIO(pdf_bytes()), "a.pdf")})
     assert response.status_code == 409
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)
-                             .where(Attachment.kind == "supplement")) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Attachment).where(Attachment.kind == "supplement")
+        )
+        == 0
+    )
 
 
 # ----------------------------------------------------------------------------------- rating
@@ -303,14 +357,20 @@ def test_a_delivered_dossier_can_be_rated_once_with_radio_buttons_in_a_fieldset(
     form = text(client.get(citizen["url"])).split('id="rating"', 1)[1]
     fieldset = form.split("<fieldset", 1)[1].split("</fieldset>", 1)[0]
     assert "<legend" in fieldset
-    assert re.findall(r'type="radio" value="(\w+)"', fieldset) == ["very_satisfied", "satisfied", "not_satisfied"]
+    assert re.findall(r'type="radio" value="(\w+)"', fieldset) == [
+        "very_satisfied",
+        "satisfied",
+        "not_satisfied",
+    ]
 
     unchosen = post(client, citizen["url"] + "/danh-gia", {"comment": "Nhanh"})
     assert unchosen.status_code == 400 and 'id="value-error"' in text(unchosen)
     forged = post(client, citizen["url"] + "/danh-gia", {"value": "delighted"})
     assert forged.status_code == 400
 
-    rated = post(client, citizen["url"] + "/danh-gia", {"value": "very_satisfied", "comment": "Cán bộ nhiệt tình."})
+    rated = post(
+        client, citizen["url"] + "/danh-gia", {"value": "very_satisfied", "comment": "Cán bộ nhiệt tình."}
+    )
     assert rated.status_code == 302
     page = text(client.get(citizen["url"]))
     assert "Thank you for rating this dossier." in page
@@ -326,7 +386,8 @@ def test_a_delivered_dossier_can_be_rated_once_with_radio_buttons_in_a_fieldset(
 
 
 def test_a_file_downloads_as_an_attachment_with_its_vietnamese_name_and_headers_that_keep_it_inert(
-        client, citizen, upload_dir):
+    client, citizen, upload_dir
+):
     user, service_id, keys = citizen["user"], citizen["service_id"], citizen["keys"]
     draft_id = service.create_draft(user, service_id)
     from tests.dossiers.support import FORM, upload
@@ -352,8 +413,9 @@ def test_a_file_downloads_as_an_attachment_with_its_vietnamese_name_and_headers_
 
 
 def test_a_draft_file_downloads_for_its_owner_with_its_stored_content_type(client, citizen, upload_dir):
-    draft_id = make_draft(citizen["user"], citizen["service_id"],
-                          files={required_key(citizen["keys"]): png_bytes()})
+    draft_id = make_draft(
+        citizen["user"], citizen["service_id"], files={required_key(citizen["keys"]): png_bytes()}
+    )
     attachment_id = db.session.scalar(sa.select(Attachment.id).where(Attachment.dossier_id == draft_id))
     response = client.get(f"/ho-so/tep/{attachment_id}")
     assert response.status_code == 200 and response.data == png_bytes()
@@ -366,14 +428,30 @@ def test_a_draft_file_downloads_for_its_owner_with_its_stored_content_type(clien
 @pytest.mark.parametrize("action", ["rut", "bo-sung", "bo-sung/xong", "danh-gia"])
 def test_an_action_posted_without_its_csrf_token_is_refused_and_changes_nothing(client, citizen, action):
     partner_event(citizen["id"], 5, datetime(2025, 3, 4, 10, 0, tzinfo=VN))
-    before = (reload(citizen["id"]).status, db.session.scalar(sa.select(sa.func.count()).select_from(DossierEvent)))
-    data = {"reason": "Nhầm", "confirm": "y", "value": "satisfied",
-            f"doc-{required_key(citizen['keys'])}": (io.BytesIO(pdf_bytes()), "a.pdf")}
+    before = (
+        reload(citizen["id"]).status,
+        db.session.scalar(sa.select(sa.func.count()).select_from(DossierEvent)),
+    )
+    data = {
+        "reason": "Nhầm",
+        "confirm": "y",
+        "value": "satisfied",
+        f"doc-{required_key(citizen['keys'])}": (io.BytesIO(pdf_bytes()), "a.pdf"),
+    }
     response = client.post(f"{citizen['url']}/{action}", data=data)
     assert response.status_code == 400
-    forged = client.post(f"{citizen['url']}/{action}", data={**data, "csrf_token": "forged",
-                         f"doc-{required_key(citizen['keys'])}": (io.BytesIO(pdf_bytes()), "a.pdf")})
+    forged = client.post(
+        f"{citizen['url']}/{action}",
+        data={
+            **data,
+            "csrf_token": "forged",
+            f"doc-{required_key(citizen['keys'])}": (io.BytesIO(pdf_bytes()), "a.pdf"),
+        },
+    )
     assert forged.status_code == 400
-    after = (reload(citizen["id"]).status, db.session.scalar(sa.select(sa.func.count()).select_from(DossierEvent)))
+    after = (
+        reload(citizen["id"]).status,
+        db.session.scalar(sa.select(sa.func.count()).select_from(DossierEvent)),
+    )
     assert after == before
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 1  # only the filed one

@@ -17,11 +17,21 @@ def filed_code(app, jobs):
     return make_filed(owner, service_id, keys)["code"]
 
 
-@pytest.mark.parametrize("secret", ["0912345678", "+84 912 345 678", "0912.345.678", "038190000001", " 038190000001 "])
+@pytest.mark.parametrize(
+    "secret", ["0912345678", "+84 912 345 678", "0912.345.678", "038190000001", " 038190000001 "]
+)
 def test_the_code_with_the_phone_or_id_number_answers_a_small_public_summary(app, filed_code, secret):
     found = service.public_lookup(f"  {filed_code} ", secret)
-    assert set(found) == {"code", "procedure_name", "agency_name", "status", "status_name", "received_at",
-                          "due_at", "timeliness"}
+    assert set(found) == {
+        "code",
+        "procedure_name",
+        "agency_name",
+        "status",
+        "status_name",
+        "received_at",
+        "due_at",
+        "timeliness",
+    }
     assert found["code"] == filed_code and found["status"] == 1
     assert found["agency_name"] == "Bộ Tư pháp"
     assert found["status_name"]["vi"] == "Mới đăng ký"
@@ -30,9 +40,15 @@ def test_the_code_with_the_phone_or_id_number_answers_a_small_public_summary(app
 
 def test_a_wrong_code_and_a_wrong_secret_get_the_same_answer(app, filed_code):
     answers = []
-    for code, secret in ((filed_code + "9", "0912345678"), (filed_code, "0912345679"), (filed_code, ""),
-                         (filed_code, None), ("", "0912345678"), ("x" * 10_000, "0912345678"),
-                         (filed_code.lower(), "038190000001")):
+    for code, secret in (
+        (filed_code + "9", "0912345678"),
+        (filed_code, "0912345679"),
+        (filed_code, ""),
+        (filed_code, None),
+        ("", "0912345678"),
+        ("x" * 10_000, "0912345678"),
+        (filed_code.lower(), "038190000001"),
+    ):
         with pytest.raises(NotFound) as error:
             service.public_lookup(code, secret)
         answers.append((error.value.status_code, error.value.token, error.value.message))
@@ -40,8 +56,13 @@ def test_a_wrong_code_and_a_wrong_secret_get_the_same_answer(app, filed_code):
 
 
 def test_lookups_are_rate_limited_per_client_address_and_per_code(_tmp_root):
-    app = make_test_app(_tmp_root, "dossiers-lookup-limits", RATELIMIT_ENABLED=True, JOBS_MODE="inline",
-                        **dossier_app_settings(_tmp_root, "dossiers-lookup-limits"))
+    app = make_test_app(
+        _tmp_root,
+        "dossiers-lookup-limits",
+        RATELIMIT_ENABLED=True,
+        JOBS_MODE="inline",
+        **dossier_app_settings(_tmp_root, "dossiers-lookup-limits"),
+    )
     with app.app_context():
         owner = make_user()
         service_id, keys = make_service()

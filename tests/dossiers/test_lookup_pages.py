@@ -36,12 +36,16 @@ def test_the_lookup_page_shows_a_form_with_labels_and_a_csrf_token(client, app):
     response = client.get("/tra-cuu-ho-so")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert '<label class="form-label" for="code">' in html and '<label class="form-label" for="secret">' in html
+    assert (
+        '<label class="form-label" for="code">' in html and '<label class="form-label" for="secret">' in html
+    )
     assert csrf_token(html)
 
 
 @pytest.mark.parametrize("secret", ["0912345678", "+84 912 345 678", "038190000001"])
-def test_the_right_code_with_the_phone_or_id_number_shows_the_status_and_nothing_personal(client, filed_code, secret):
+def test_the_right_code_with_the_phone_or_id_number_shows_the_status_and_nothing_personal(
+    client, filed_code, secret
+):
     response = look_up(client, f" {filed_code} ", secret)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -70,13 +74,16 @@ def test_a_lookup_without_its_csrf_token_is_refused(client, filed_code):
     assert filed_code not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("code", "secret"), [
-    ("x" * 10_000, "0912345678"),
-    ("000.00.00.G15-250101-0001", "9" * 10_000),
-    ("000.00.00.G15\x00-250101-0001", "0912345678"),
-    ("000.00.00.G15-250101-0001", "0912\x00345678"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("code", "secret"),
+    [
+        ("x" * 10_000, "0912345678"),
+        ("000.00.00.G15-250101-0001", "9" * 10_000),
+        ("000.00.00.G15\x00-250101-0001", "0912345678"),
+        ("000.00.00.G15-250101-0001", "0912\x00345678"),
+        ("", ""),
+    ],
+)
 def test_oversized_or_control_character_input_gets_a_readable_400(client, filed_code, code, secret):
     response = look_up(client, code, secret)
     html = response.get_data(as_text=True)
@@ -95,8 +102,13 @@ def test_quotes_markup_and_wildcards_are_just_an_unknown_code(client, filed_code
 
 def test_too_many_lookups_get_the_429_page(_tmp_root):
     suffix = "lookup-pages-limits"
-    app = make_test_app(_tmp_root, suffix, RATELIMIT_ENABLED=True, JOBS_MODE="inline",
-                        **dossier_app_settings(_tmp_root, suffix))
+    app = make_test_app(
+        _tmp_root,
+        suffix,
+        RATELIMIT_ENABLED=True,
+        JOBS_MODE="inline",
+        **dossier_app_settings(_tmp_root, suffix),
+    )
     try:
         with app.app_context():
             code = make_filed(make_user(), *make_service())["code"]

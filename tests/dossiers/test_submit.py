@@ -34,9 +34,14 @@ def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-BAD_FORM = {**FORM, "applicant_birth_date": "17/05/1990", "applicant_phone": "12345",
-            "applicant_address": {"province": "01", "commune": "Phường Ba Đình", "street": "   "},
-            "request_details": "", "copies_requested": 50}
+BAD_FORM = {
+    **FORM,
+    "applicant_birth_date": "17/05/1990",
+    "applicant_phone": "12345",
+    "applicant_address": {"province": "01", "commune": "Phường Ba Đình", "street": "   "},
+    "request_details": "",
+    "copies_requested": 50,
+}
 
 
 EXPECTED_EN = {
@@ -53,16 +58,20 @@ def expected_vi() -> dict:
     return {
         "applicant_birth_date": _("%(field)s: enter a date as YYYY-MM-DD.", field="Ngày sinh"),
         "applicant_phone": _("%(field)s: the format is not valid.", field="Số điện thoại"),
-        "applicant_address/street": _("%(field)s: this information is required.",
-                                      field="Địa chỉ: Số nhà, đường, thôn"),
+        "applicant_address/street": _(
+            "%(field)s: this information is required.", field="Địa chỉ: Số nhà, đường, thôn"
+        ),
         "request_details": _("%(field)s: this information is required.", field="Nội dung đề nghị"),
-        "copies_requested": _("%(field)s: must be at most %(num)s.", field="Số bản kết quả đề nghị cấp", num="20"),
+        "copies_requested": _(
+            "%(field)s: must be at most %(num)s.", field="Số bản kết quả đề nghị cấp", num="20"
+        ),
     }
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
 def test_invalid_answers_are_reported_by_field_in_the_citizens_language_and_nothing_is_written(
-        app, upload_dir, lang):
+    app, upload_dir, lang
+):
     user = make_user()
     service_id, keys = make_service()
     draft_id = make_draft(user, service_id, form=BAD_FORM)
@@ -95,8 +104,10 @@ def test_the_document_error_names_the_document_in_either_language(app):
             with pytest.raises(ValidationFailed) as error:
                 service.submit(user, draft_id)
             (detail,) = error.value.details
-            expected = _("%(document)s: attach this document.",
-                         document="Tờ khai đề nghị cấp bản sao trích lục hộ tịch")
+            expected = _(
+                "%(document)s: attach this document.",
+                document="Tờ khai đề nghị cấp bản sao trích lục hộ tịch",
+            )
         assert detail["field"] == f"documents/{required_key(keys)}"
         assert detail["message"] == expected
         assert (expected.endswith("attach this document.")) == (lang == "en")
@@ -106,8 +117,12 @@ def test_a_valid_draft_is_filed_with_a_code_a_due_date_an_event_and_a_delivery(a
     freeze(monkeypatch, datetime(2025, 3, 3, 9, 0, tzinfo=VN))  # a Monday
     user = make_user()
     service_id, keys = make_service(processing_days=5)
-    draft_id = make_draft(user, service_id, files={required_key(keys): pdf_bytes()},
-                          form={**FORM, "applicant_phone": "+84912345678", "request_details": "  Cấp bản sao.  "})
+    draft_id = make_draft(
+        user,
+        service_id,
+        files={required_key(keys): pdf_bytes()},
+        form={**FORM, "applicant_phone": "+84912345678", "request_details": "  Cấp bản sao.  "},
+    )
     result = service.submit(user, draft_id)
     assert result["code"] == "000.00.00.G15-250303-0001"
     assert result["due_at"] == "2025-03-10T17:00:00+07:00"
@@ -115,8 +130,12 @@ def test_a_valid_draft_is_filed_with_a_code_a_due_date_an_event_and_a_delivery(a
     assert (dossier.state, dossier.status, dossier.channel) == ("filed", 1, 2)
     assert dossier.processing_days == 5
     assert dossier.due_at == dossier.original_due_at
-    assert (dossier.applicant_name, dossier.applicant_id_number, dossier.applicant_phone, dossier.applicant_email) == (
-        "Trần Thị Bình", "038190000001", "0912345678", "binh@example.vn")
+    assert (
+        dossier.applicant_name,
+        dossier.applicant_id_number,
+        dossier.applicant_phone,
+        dossier.applicant_email,
+    ) == ("Trần Thị Bình", "038190000001", "0912345678", "binh@example.vn")
     assert dossier.form_data["request_details"] == "Cấp bản sao."
     (event,) = db.session.scalars(sa.select(DossierEvent)).all()
     assert (event.status, event.source, event.result) == (1, "portal", "applied")
@@ -152,8 +171,11 @@ def test_the_code_takes_the_vietnamese_day_and_counts_per_agency_and_day(app, jo
     user = make_user()
     service_id, keys = make_service()
     codes = []
-    for when in (datetime(2025, 3, 3, 23, 30, tzinfo=UTC),   # already 4 March in Vietnam
-                 datetime(2025, 3, 4, 8, 0, tzinfo=VN), datetime(2025, 3, 5, 8, 0, tzinfo=VN)):
+    for when in (
+        datetime(2025, 3, 3, 23, 30, tzinfo=UTC),  # already 4 March in Vietnam
+        datetime(2025, 3, 4, 8, 0, tzinfo=VN),
+        datetime(2025, 3, 5, 8, 0, tzinfo=VN),
+    ):
         freeze(monkeypatch, when)
         draft_id = make_draft(user, service_id, files={required_key(keys): pdf_bytes()})
         codes.append(service.submit(user, draft_id)["code"])
@@ -162,7 +184,9 @@ def test_the_code_takes_the_vietnamese_day_and_counts_per_agency_and_day(app, jo
 
 def test_past_9999_the_sequence_takes_five_digits(app, jobs, monkeypatch):
     freeze(monkeypatch, datetime(2025, 3, 3, 9, 0, tzinfo=VN))
-    db.session.add(DossierCounter(agency_code="000.00.00.G15", day=datetime(2025, 3, 3).date(), last_value=9999))
+    db.session.add(
+        DossierCounter(agency_code="000.00.00.G15", day=datetime(2025, 3, 3).date(), last_value=9999)
+    )
     db.session.commit()
     user = make_user()
     service_id, keys = make_service()
@@ -203,7 +227,9 @@ def test_fifty_simultaneous_submissions_get_fifty_distinct_consecutive_codes(app
     assert db.session.scalar(sa.select(DossierCounter.last_value)) == 50
 
 
-def test_the_receipt_email_gives_the_code_procedure_agency_and_due_date_in_vietnam_time(app, jobs, smtp, monkeypatch):
+def test_the_receipt_email_gives_the_code_procedure_agency_and_due_date_in_vietnam_time(
+    app, jobs, smtp, monkeypatch
+):
     freeze(monkeypatch, datetime(2025, 1, 24, 10, 0, tzinfo=VN))
     user = make_user()
     service_id, keys = make_service(processing_days=1)

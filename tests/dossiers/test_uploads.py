@@ -37,13 +37,17 @@ def stored_files(upload_dir):
     return sorted(p for p in upload_dir.iterdir() if p.is_file())
 
 
-@pytest.mark.parametrize("data,name,content_type", [
-    (pdf_bytes(), "to-khai.pdf", "application/pdf"),
-    (png_bytes(), "anh-chup.png", "image/png"),
-    (jpeg_bytes(), "anh-chup.jpg", "image/jpeg"),
-])
+@pytest.mark.parametrize(
+    "data,name,content_type",
+    [
+        (pdf_bytes(), "to-khai.pdf", "application/pdf"),
+        (png_bytes(), "anh-chup.png", "image/png"),
+        (jpeg_bytes(), "anh-chup.jpg", "image/jpeg"),
+    ],
+)
 def test_real_pdf_png_and_jpeg_files_are_stored_under_a_random_name_with_hash_and_size(
-        draft, upload_dir, data, name, content_type):
+    draft, upload_dir, data, name, content_type
+):
     user, draft_id, key = draft
     attachment = service.add_attachment(user, draft_id, key, upload(data, name, "application/octet-stream"))
     assert attachment["content_type"] == content_type
@@ -63,7 +67,9 @@ def png_with_chunk(kind: bytes, body: bytes) -> bytes:
     import zlib
 
     png = png_bytes()
-    chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    chunk = (
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    )
     return png[:33] + chunk + png[33:]  # after the signature and IHDR
 
 
@@ -80,20 +86,46 @@ REFUSED = {
     "a shell script renamed .jpg": (b"#!/bin/sh\nrm -rf /\n", "anh.jpg", "UnsafeFile"),
     "a ZIP archive renamed .pdf": (zip_bytes(), "to-khai.pdf", "UnsafeFile"),
     "a PNG with a JAR appended": (png_bytes() + zip_bytes(), "anh.png", "UnsafeFile"),
-    "a PNG with a ZIP directory inside a chunk": (png_with_chunk(b"zzIP", zip_bytes()), "anh.png", "UnsafeFile"),
+    "a PNG with a ZIP directory inside a chunk": (
+        png_with_chunk(b"zzIP", zip_bytes()),
+        "anh.png",
+        "UnsafeFile",
+    ),
     "a PNG with a program after IEND": (png_bytes() + exe_bytes(), "anh.png", "UnsafeFile"),
-    "a JPEG with a script appended": (jpeg_bytes() + b"<script>alert(document.cookie)</script>", "anh.jpg",
-                                      "UnsafeFile"),
-    "a JPEG with HTML in a comment": (jpeg_with_comment(b"<HTML><body onload=alert(1)>"), "anh.jpg", "UnsafeFile"),
-    "a PDF with HTML after %%EOF": (pdf_bytes() + b"<html><script>alert(1)</script></html>", "a.pdf", "UnsafeFile"),
+    "a JPEG with a script appended": (
+        jpeg_bytes() + b"<script>alert(document.cookie)</script>",
+        "anh.jpg",
+        "UnsafeFile",
+    ),
+    "a JPEG with HTML in a comment": (
+        jpeg_with_comment(b"<HTML><body onload=alert(1)>"),
+        "anh.jpg",
+        "UnsafeFile",
+    ),
+    "a PDF with HTML after %%EOF": (
+        pdf_bytes() + b"<html><script>alert(1)</script></html>",
+        "a.pdf",
+        "UnsafeFile",
+    ),
     "a PDF with a ZIP after %%EOF": (pdf_bytes() + zip_bytes(), "a.pdf", "UnsafeFile"),
-    "a PDF that starts with HTML": (pdf_bytes().replace(b"%PDF-1.4\n", b"%PDF-1.4\n<html>", 1), "a.pdf",
-                                    "UnsafeFile"),
+    "a PDF that starts with HTML": (
+        pdf_bytes().replace(b"%PDF-1.4\n", b"%PDF-1.4\n<html>", 1),
+        "a.pdf",
+        "UnsafeFile",
+    ),
     "a zero-byte file": (b"", "trong.pdf", "EmptyFile"),
     "a text file": ("Đơn đề nghị".encode(), "don.pdf", "UnsupportedFileType"),
-    "an HTML page renamed .png": (b"<html><script>alert(1)</script></html>", "anh.png", "UnsupportedFileType"),
+    "an HTML page renamed .png": (
+        b"<html><script>alert(1)</script></html>",
+        "anh.png",
+        "UnsupportedFileType",
+    ),
     "a truncated PNG": (png_bytes()[:-20], "anh.png", "DamagedFile"),
-    "a PNG with a bad checksum": (png_bytes()[:30] + b"\x00\x00\x00\x00" + png_bytes()[34:], "anh.png", "DamagedFile"),
+    "a PNG with a bad checksum": (
+        png_bytes()[:30] + b"\x00\x00\x00\x00" + png_bytes()[34:],
+        "anh.png",
+        "DamagedFile",
+    ),
     "a JPEG without its end marker": (jpeg_bytes()[:-2], "anh.jpg", "DamagedFile"),
     "a PDF without %%EOF": (pdf_bytes()[:-7], "a.pdf", "DamagedFile"),
 }
@@ -154,16 +186,19 @@ def test_a_path_in_the_file_name_is_dropped_and_the_file_stays_in_the_upload_fol
     assert not (upload_dir.parent / "etc").exists()
 
 
-@pytest.mark.parametrize("unsafe,content_type,expected", [
-    ("..\\..\\Windows\\system32\\giấy khai sinh.pdf", "application/pdf", "giấy khai sinh.pdf"),
-    ("Giấy\x00 chứng\x1b nhận\u202egpj.pdf", "application/pdf", "Giấy chứng nhậngpj.pdf"),
-    ("Ảnh CCCD mặt trước.JPEG", "image/jpeg", "Ảnh CCCD mặt trước.jpeg"),
-    ("hoa-don.exe", "application/pdf", "hoa-don.exe.pdf"),
-    ("....", "image/png", "tai-lieu.png"),
-    ("", "image/png", "tai-lieu.png"),
-    ("a" * 500 + ".pdf", "application/pdf", "a" * 116 + ".pdf"),
-    ('<img src=x onerror="x">.png', "image/png", "img src=x onerror=x.png"),
-])
+@pytest.mark.parametrize(
+    "unsafe,content_type,expected",
+    [
+        ("..\\..\\Windows\\system32\\giấy khai sinh.pdf", "application/pdf", "giấy khai sinh.pdf"),
+        ("Giấy\x00 chứng\x1b nhận\u202egpj.pdf", "application/pdf", "Giấy chứng nhậngpj.pdf"),
+        ("Ảnh CCCD mặt trước.JPEG", "image/jpeg", "Ảnh CCCD mặt trước.jpeg"),
+        ("hoa-don.exe", "application/pdf", "hoa-don.exe.pdf"),
+        ("....", "image/png", "tai-lieu.png"),
+        ("", "image/png", "tai-lieu.png"),
+        ("a" * 500 + ".pdf", "application/pdf", "a" * 116 + ".pdf"),
+        ('<img src=x onerror="x">.png', "image/png", "img src=x onerror=x.png"),
+    ],
+)
 def test_file_names_are_cleaned_for_display_and_keep_vietnamese_letters(app, unsafe, content_type, expected):
     assert display_name(unsafe, content_type) == expected
 

@@ -47,9 +47,17 @@ def failing_app(_tmp_root):
 
     @bp.get("/api/v1/typed/<kind>")
     def typed(kind):
-        raise {"404": NotFound("no such dossier"), "409": Conflict("already paid"),
-               "400": ValidationFailed("bad", details=[{"error": "ValidationError", "message": "a is bad"},
-                                                        {"error": "ValidationError", "message": "b is bad"}])}[kind]
+        raise {
+            "404": NotFound("no such dossier"),
+            "409": Conflict("already paid"),
+            "400": ValidationFailed(
+                "bad",
+                details=[
+                    {"error": "ValidationError", "message": "a is bad"},
+                    {"error": "ValidationError", "message": "b is bad"},
+                ],
+            ),
+        }[kind]
 
     @bp.post("/api/v1/echo")
     def echo():
@@ -70,7 +78,10 @@ def failing_app(_tmp_root):
 def test_an_unexpected_error_on_the_api_answers_500_and_shows_nothing_internal(failing_app, caplog):
     response = failing_app.test_client().get("/api/v1/boom")
     assert response.status_code == 500
-    assert response.get_json() == {"status_code": 500, "errors": [{"error": "InternalError", "message": "internal error"}]}
+    assert response.get_json() == {
+        "status_code": 500,
+        "errors": [{"error": "InternalError", "message": "internal error"}],
+    }
     assert b"hunter2" not in response.data
     assert any("unhandled error" in r.message for r in caplog.records)
 
@@ -98,9 +109,12 @@ def test_validation_errors_list_every_problem(failing_app):
 
 def test_a_body_over_the_size_limit_is_refused_with_413_before_it_is_read(failing_app):
     failing_app.config["MAX_CONTENT_LENGTH"] = 1024
-    response = failing_app.test_client().post("/api/v1/echo", data=b"x" * 2048,
-                                             content_type="application/octet-stream")
+    response = failing_app.test_client().post(
+        "/api/v1/echo", data=b"x" * 2048, content_type="application/octet-stream"
+    )
     assert response.status_code == 413
     assert response.get_json()["errors"][0]["error"] == "PayloadTooLarge"
-    ok = failing_app.test_client().post("/api/v1/echo", data=b"x" * 512, content_type="application/octet-stream")
+    ok = failing_app.test_client().post(
+        "/api/v1/echo", data=b"x" * 512, content_type="application/octet-stream"
+    )
     assert ok.get_json() == {"size": 512}

@@ -8,8 +8,16 @@ def test_json_log_lines_carry_the_request_id_and_extra_fields(app):
     formatter = JsonFormatter()
     with app.test_request_context("/healthz", headers={"X-Request-Id": "req-42"}):
         app.preprocess_request()
-        record = logging.makeLogRecord({"msg": "imported %s", "args": ("x",), "name": "portal.test",
-                                        "levelname": "INFO", "levelno": 20, "count": 3})
+        record = logging.makeLogRecord(
+            {
+                "msg": "imported %s",
+                "args": ("x",),
+                "name": "portal.test",
+                "levelname": "INFO",
+                "levelno": 20,
+                "count": 3,
+            }
+        )
         line = json.loads(formatter.format(record))
     assert line["message"] == "imported x"
     assert line["request_id"] == "req-42"

@@ -22,10 +22,15 @@ def test_production_adds_hsts(monkeypatch, _tmp_root):
     monkeypatch.setenv("DATABASE_URL", "sqlite:///" + str(_tmp_root / "prod.sqlite3"))
     from portal import create_app
 
-    app = create_app("production", overrides={"INSTANCE_DIR": str(_tmp_root / "prod"),
-                                              "CACHE_DIR": str(_tmp_root / "prod" / "cache"),
-                                              "SESSION_DIR": str(_tmp_root / "prod" / "sessions"),
-                                              "REDIS_URL": None})
+    app = create_app(
+        "production",
+        overrides={
+            "INSTANCE_DIR": str(_tmp_root / "prod"),
+            "CACHE_DIR": str(_tmp_root / "prod" / "cache"),
+            "SESSION_DIR": str(_tmp_root / "prod" / "sessions"),
+            "REDIS_URL": None,
+        },
+    )
     assert make_test_app  # the harness builds test apps; production is built by hand here
     headers = app.test_client().get("/healthz").headers
     assert headers["Strict-Transport-Security"].startswith("max-age=")
@@ -35,7 +40,9 @@ def test_production_adds_hsts(monkeypatch, _tmp_root):
 def test_every_response_carries_a_request_id_and_honours_a_safe_incoming_one(client):
     generated = client.get("/healthz").headers["X-Request-Id"]
     assert len(generated) == 16
-    assert client.get("/healthz", headers={"X-Request-Id": "lb-123.abc"}).headers["X-Request-Id"] == "lb-123.abc"
+    assert (
+        client.get("/healthz", headers={"X-Request-Id": "lb-123.abc"}).headers["X-Request-Id"] == "lb-123.abc"
+    )
     hostile = client.get("/healthz", headers={"X-Request-Id": "<script>" + "a" * 80}).headers["X-Request-Id"]
     assert "<" not in hostile and len(hostile) == 16
 

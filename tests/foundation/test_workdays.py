@@ -52,15 +52,17 @@ def test_received_late_in_the_evening_counts_from_that_vietnamese_day():
 
 
 def test_configured_days_off_and_working_saturdays_change_due_dates():
-    calendar = WorkCalendar(extra_days_off=frozenset({date(2025, 11, 17)}),
-                            extra_working_days=frozenset({date(2025, 11, 15)}))
+    calendar = WorkCalendar(
+        extra_days_off=frozenset({date(2025, 11, 17)}), extra_working_days=frozenset({date(2025, 11, 15)})
+    )
     assert due_day(vn(2025, 11, 14), 1, calendar).date() == date(2025, 11, 15)
     assert due_day(vn(2025, 11, 14), 2, calendar).date() == date(2025, 11, 18)
 
 
 def test_calendar_reads_its_extra_days_from_configuration():
-    calendar = WorkCalendar.from_config({"WORKDAYS_EXTRA_DAYS_OFF": "2025-11-17, 2025-11-18",
-                                         "WORKDAYS_EXTRA_WORKING_DAYS": ""})
+    calendar = WorkCalendar.from_config(
+        {"WORKDAYS_EXTRA_DAYS_OFF": "2025-11-17, 2025-11-18", "WORKDAYS_EXTRA_WORKING_DAYS": ""}
+    )
     assert not calendar.is_working_day(date(2025, 11, 18))
 
 
