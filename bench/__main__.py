@@ -1,11 +1,12 @@
-"""``python -m bench``: catalog search and procedure pages against a bare Flask baseline.
+"""``python -m bench``: catalog search, procedure pages and dossier lookups against a bare Flask baseline.
 
 For each setup (embedded SQLite, production PostgreSQL + Redis) the benchmark prepares a
-throw-away instance with the 7,000-procedure catalog, serves the portal and a bare Flask app
+throw-away instance with the 7,000-procedure catalog and, for the lookup, a national-size
+dossier table (1,000,000 dossiers on PostgreSQL), serves the portal and a bare Flask app
 with the same gunicorn configuration (2 sync workers), and loads them in turn in short
-windows: baseline, search, page, page, search, baseline, ... The result for each target is
-its requests/s divided by the baseline's in the same cycle (the median over the cycles), so
-the machine's speed, and most of what else runs on it, cancels out.
+windows: baseline, search, page, lookup, lookup, page, search, baseline, ... The result for
+each target is its requests/s divided by the baseline's in the same cycle (the median over
+the cycles), so the machine's speed, and most of what else runs on it, cancels out.
 
 Exit status 0 whenever it measured (missing a target is a finding, not a crash) or skipped
 a setup whose PostgreSQL or Redis is not reachable; 1 when a setup failed to prepare or serve.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import signal
@@ -26,14 +28,22 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import lookup as lookup_load
 from bench import report
-from bench.load import Target, run_interleaved, run_once
-from bench.server import HOST, Server, ServerError
+from bench.dossiers import sample_lookups
+from bench.load import Request, Target, run_interleaved, run_once
+from bench.server import CONF, HOST, REPO, Server, ServerError
 from bench.setups import CommandFailed, EmbeddedSetup, ProductionSetup, Setup, SetupUnavailable
 from bench.targets import page_paths, read_catalog, search_paths
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TARGETS = ("baseline", "search", "page")
+TARGETS = ("baseline", "search", "page", "lookup")  # the baseline is always measured
+CATALOG_TARGETS = ("search", "page")
+# Lookups sent once before timing: cold-cache latencies, and the rate that sizes the pool.
+PRIME_LOOKUPS = 200
+# Prepared lookups per measured lookup second at the primed rate: the steady rate is higher
+# than the cold one, and workers must not run out (a visitor reused posts more than its share).
+LOOKUP_POOL_MARGIN = 3.0
 # Baseline cycles further apart than this (90th / 10th percentile) mean the machine was busy.
 BUSY_SPREAD = 1.5
 # The 1-minute load average before the benchmark started anything of its own.
@@ -61,7 +71,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=4,
         help="client processes, each with one request in flight (default 4)",
     )
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS[1:]),
+        help="comma-separated targets to measure besides the baseline: search, page, lookup (default all)",
+    )
     parser.add_argument("--procedures", type=int, default=7000, help="synthetic procedures (default 7000)")
+    parser.add_argument(
+        "--dossiers",
+        type=int,
+        default=1_000_000,
+        help="filed dossiers in PostgreSQL for the lookup target (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--embedded-dossiers",
+        type=int,
+        default=100_000,
+        help="filed dossiers in SQLite for the lookup target on the embedded setup (default 100,000; "
+        "0 skips the lookup there)",
+    )
+    parser.add_argument(
+        "--lookups-per-visitor",
+        type=int,
+        default=lookup_load.LOOKUPS_PER_VISITOR,
+        help="lookups each simulated visitor posts after opening the form (default 5; the portal "
+        "allows 10 per 15 minutes per address)",
+    )
     parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -69,9 +104,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the portal's workers under cProfile (CPU time) and print where it goes; "
+        "the .prof files go beside the results. Slows the portal: its ratios are then not comparable",
+    )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.window <= 0 or args.concurrency < 1 or args.warmup_cycles < 0:
         parser.error("--duration, --window and --concurrency must be positive")
+    chosen = [t.strip() for t in args.targets.split(",") if t.strip() and t.strip() != "baseline"]
+    unknown = [t for t in chosen if t not in TARGETS]
+    if unknown or not chosen:
+        parser.error(f"--targets: choose among {', '.join(TARGETS[1:])} (not {', '.join(unknown) or 'none'})")
+    args.targets = [t for t in TARGETS[1:] if t in chosen]
+    if args.dossiers < 0 or args.embedded_dossiers < 0 or not 1 <= args.lookups_per_visitor <= 10:
+        parser.error("--dossiers must be >= 0 and --lookups-per-visitor 1 to 10 (the portal's limit)")
     return args
 
 
@@ -79,35 +127,75 @@ def make_setups(args: argparse.Namespace) -> list[str]:
     return ["embedded", "production"] if args.setup == "both" else [args.setup]
 
 
+def setup_targets(name: str, args: argparse.Namespace) -> list[str]:
+    """The targets measured on this setup: the lookup needs dossiers, and the embedded setup
+    may be told to skip it (``--embedded-dossiers 0``)."""
+    dossiers = args.embedded_dossiers if name == "embedded" else args.dossiers
+    return [t for t in args.targets if t != "lookup" or dossiers > 0]
+
+
 def build_setup(name: str, args: argparse.Namespace) -> Setup:
+    targets = setup_targets(name, args)
+    # The synthetic catalog is only needed by the catalog targets.
+    procedures = args.procedures if any(t in CATALOG_TARGETS for t in targets) else 0
+    dossiers = (
+        0 if "lookup" not in targets else (args.embedded_dossiers if name == "embedded" else args.dossiers)
+    )
     if name == "embedded":
-        return EmbeddedSetup(args.procedures)
-    return ProductionSetup(args.procedures, pg_admin_url=args.pg_admin_url, redis_url=args.redis_url)
+        return EmbeddedSetup(procedures, dossiers)
+    return ProductionSetup(procedures, dossiers, pg_admin_url=args.pg_admin_url, redis_url=args.redis_url)
 
 
 def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
     """Prepare, serve and load one setup; return its part of the results."""
-    print(f"\n== {setup.name}: preparing (procedures: bundled + {args.procedures} synthetic)", flush=True)
+    selected = setup_targets(setup.name, args)
+    names = ["baseline", *selected]
+    catalog_note = f"bundled + {setup.procedures} synthetic" if setup.procedures else "bundled only"
+    print(
+        f"\n== {setup.name}: preparing (targets: {', '.join(selected)}; procedures: {catalog_note}; "
+        f"dossiers: {setup.dossiers:,})",
+        flush=True,
+    )
+    if "lookup" in args.targets and "lookup" not in selected:
+        print(f"  lookup: skipped on {setup.name} (--embedded-dossiers 0)", flush=True)
+    elif setup.name == "embedded" and "lookup" in selected and setup.dossiers != args.dossiers:
+        print(
+            f"  lookup: {setup.dossiers:,} dossiers in SQLite (--embedded-dossiers), not the "
+            f"{args.dossiers:,} the production setup gets",
+            flush=True,
+        )
     for key, value in setup.describe().items():
         print(f"  {key}={value}")
     setup.prepare()
     catalog = read_catalog(setup.env["DATABASE_URL"])
-    paths = {
-        "baseline": ["/"],
-        "search": search_paths(catalog["fields"], catalog["agencies"]),
-        "page": page_paths(catalog["codes"]),
-    }
+    paths = {"baseline": ["/"]}
+    if "search" in selected:
+        paths["search"] = search_paths(catalog["fields"], catalog["agencies"])
+    if "page" in selected:
+        paths["page"] = page_paths(catalog["codes"])
+    loading = ", ".join(f"{len(paths[t])} {t} URLs" for t in CATALOG_TARGETS if t in paths)
     print(
-        f"  catalog: {catalog['procedures']} active procedures; loading {len(paths['search'])} searches, "
-        f"{len(paths['page'])} procedure pages",
+        f"  catalog: {catalog['procedures']} active procedures" + (f"; loading {loading}" if loading else ""),
         flush=True,
     )
+    lookups = []
+    if "lookup" in selected:
+        # Enough distinct dossiers for any pool this machine can use; each code is posted once.
+        lookups = sample_lookups(setup.env["DATABASE_URL"], min(setup.dossiers, 60_000))
 
     logs = setup.workdir / "logs"
     logs.mkdir(exist_ok=True)
-    portal = Server("portal", "wsgi:app", setup.env, "/healthz", logs / "portal.log")
+    portal_env, portal_conf = setup.env, CONF
+    if args.profile:
+        profile_dir = setup.workdir / "profile"
+        profile_dir.mkdir(exist_ok=True)
+        portal_env = {**setup.env, "BENCH_PROFILE_DIR": str(profile_dir)}
+        portal_conf = Path(__file__).resolve().parent / "gunicorn_profile.py"
+    portal = Server("portal", "wsgi:app", portal_env, "/healthz", logs / "portal.log", conf=portal_conf)
     baseline = Server("baseline", "bench.baseline_app:app", setup.env, "/", logs / "baseline.log")
-    servers = {"baseline": baseline, "search": portal, "page": portal}
+    servers = {"baseline": baseline, "search": portal, "page": portal, "lookup": portal}
+    requests: dict[str, list[Request]] = {}
+    lookup_info: dict = {}
     try:
         baseline.start()
         portal.start()
@@ -118,7 +206,7 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         # Every URL once, before anything is timed: fills the cache as steady traffic would,
         # and shows at once any URL that does not answer 2xx.
         primed = {}
-        for target in ("search", "page"):
+        for target in (t for t in CATALOG_TARGETS if t in selected):
             result = run_once(HOST, portal.port, paths[target], concurrency=args.concurrency)
             primed[target] = result.summary()
             print(
@@ -126,14 +214,9 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
                 f"p50 {_num(result.percentile(0.5), '.1f')} ms, max {primed[target]['max_ms']} ms",
                 flush=True,
             )
-            if result.non_2xx or result.error_count:
-                print(
-                    f"  ! priming {target}: {result.non_2xx} non-2xx {primed[target]['statuses']}, "
-                    f"{result.error_count} errors {primed[target]['error_kinds']}",
-                    flush=True,
-                )
-                print(f"    e.g. {_first_failing(portal.port, paths[target])}", flush=True)
-                print("    portal log (last lines):\n" + portal.log_tail(12), flush=True)
+            _show_failures(target, result, primed[target], portal, paths[target])
+        if "lookup" in selected:
+            requests["lookup"], lookup_info, primed["lookup"] = prepare_lookups(setup, portal, lookups, args)
 
         cycles = max(1, round(args.duration / args.window))
         print(
@@ -143,7 +226,7 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         )
         measured = run_interleaved(
             HOST,
-            [Target(t, servers[t].port, paths[t]) for t in TARGETS],
+            [Target(t, servers[t].port, paths.get(t, []), requests.get(t)) for t in names],
             concurrency=args.concurrency,
             seconds_per_target=args.duration,
             window=args.window,
@@ -153,10 +236,11 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
     finally:
         portal.stop()
         baseline.stop()
+    profile = _report_profile(setup, args) if args.profile else None
 
     base = measured["baseline"]
     targets = {}
-    for target in TARGETS:
+    for target in names:
         result = measured[target]
         summary = result.summary()
         # Each cycle's ratio compares windows a second apart, so load from other processes
@@ -170,15 +254,26 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
             summary["pass"] = bool(
                 summary["ratio"] is not None
                 and summary["ratio"] >= setup.target
-                and summary["non_2xx"] == 0
+                and summary["unexpected"] == 0
                 and summary["errors"] == 0
             )
+        if target == "lookup":
+            summary.update(lookup_info)
+            share = len(requests["lookup"]) // args.concurrency
+            summary["prepared_lookups_reused"] = result.most_sent_by_a_worker > share
+            if summary["prepared_lookups_reused"]:
+                print(
+                    f"  ! lookup: a worker sent {result.most_sent_by_a_worker} lookups, more than its "
+                    f"{share} prepared ones: some visitors posted twice their share (raise LOOKUP_POOL_MARGIN)",
+                    flush=True,
+                )
         targets[target] = summary
         print(
             f"  {target:8s} {result.rps:7.1f} req/s  ratio {_num(summary['ratio'], '.2f')}  "
             f"p50 {_num(result.percentile(0.5), '.1f')} ms  p99 {_num(result.percentile(0.99), '.1f')} ms  "
             f"server CPU {_num(result.server_cpu_ms_per_request, '.2f')} ms/req  "
-            f"non-2xx {result.non_2xx}  errors {result.error_count}",
+            f"statuses {summary['statuses']}  unexpected {result.unexpected_count} "
+            f"{summary['unexpected_kinds'] or ''} errors {result.error_count}",
             flush=True,
         )
     spread = _spread(base.cycle_rps)
@@ -195,24 +290,161 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         "prepare_seconds": setup.timings,
         "catalog": {
             "active_procedures": catalog["procedures"],
-            "search_urls": len(paths["search"]),
-            "page_urls": len(paths["page"]),
+            "search_urls": len(paths.get("search", [])),
+            "page_urls": len(paths.get("page", [])),
         },
+        "dossiers": setup.seeded or None,
+        "profile": profile,
         "priming": primed,
         "targets": targets,
     }
 
 
-def _first_failing(port: int, paths: list[str]) -> str:
+def prepare_lookups(setup: Setup, portal: Server, lookups: list, args: argparse.Namespace):
+    """Prime the lookup, then open enough visitors for the timed windows.
+
+    Returns (the prepared lookup requests, facts for the results, the priming summary).
+    """
+    per_visitor = args.lookups_per_visitor
+    client = 0  # the next visitor's client number (its loopback address)
+
+    def visitors(count: int, label: str):
+        nonlocal client
+        opened, result = lookup_load.open_visitors(
+            HOST, portal.port, client, count, concurrency=args.concurrency
+        )
+        client += count
+        # Whatever happens next, cleanup deletes these sessions from Redis.
+        setup.session_ids.extend(sid for v in opened for sid in v.cookie_values())
+        if len(opened) < count:
+            summary = result.summary()
+            print(
+                f"  ! lookup form ({label}): {count - len(opened)} of {count} GETs gave no session and token: "
+                f"{summary['statuses']} {summary['unexpected_kinds']} {summary['error_kinds']}",
+                flush=True,
+            )
+            print("    portal log (last lines):\n" + portal.log_tail(12), flush=True)
+        return opened, result
+
+    priming = lookups[:PRIME_LOOKUPS]
+    opened, _ = visitors(lookup_load.visitors_needed(len(priming), per_visitor), "priming")
+    prime_requests = lookup_load.lookup_requests(HOST, portal.port, opened, priming, per_visitor)
+    began = time.perf_counter()
+    result = run_once(HOST, portal.port, prime_requests, concurrency=args.concurrency)
+    elapsed = time.perf_counter() - began
+    primed = result.summary()
+    rate = result.answered / elapsed if elapsed > 0 else 0.0
+    print(
+        f"  primed lookup: {result.answered} lookups once from {len(opened)} visitors (cold): "
+        f"p50 {_num(result.percentile(0.5), '.1f')} ms, max {primed['max_ms']} ms, {rate:.0f}/s",
+        flush=True,
+    )
+    _show_failures("lookup", result, primed, portal, prime_requests)
+
+    # Every measured lookup is a fresh dossier code from a visitor that has not used up its
+    # share, so neither the per-address nor the per-code limit is ever reached.
+    seconds = args.duration + args.warmup_cycles * args.window
+    remaining = lookups[len(priming) :]
+    wanted = max(400, math.ceil(rate * seconds * LOOKUP_POOL_MARGIN))
+    if wanted > len(remaining):
+        print(
+            f"  ! lookup: only {len(remaining)} distinct dossiers sampled for {wanted} wanted lookups",
+            flush=True,
+        )
+    pool = remaining[:wanted]
+    began = time.perf_counter()
+    opened, forms = visitors(lookup_load.visitors_needed(len(pool), per_visitor), "pool")
+    form_seconds = time.perf_counter() - began
+    prepared = lookup_load.lookup_requests(HOST, portal.port, opened, pool, per_visitor)
+    found = sum(1 for r in prepared if r.status == 200)
+    form = forms.summary()
+    print(
+        f"  lookup: {len(prepared)} lookups prepared ({found} right code and number, "
+        f"{len(prepared) - found} wrong code or number) for {len(opened)} visitors; their form GETs "
+        f"({form_seconds:.1f}s, before timing): p50 {_num(forms.percentile(0.5), '.1f')} ms, "
+        f"p99 {_num(forms.percentile(0.99), '.1f')} ms",
+        flush=True,
+    )
+    info = {
+        "dossiers": setup.dossiers,
+        "visitors": len(opened),
+        "lookups_per_visitor": per_visitor,
+        "prepared_lookups": len(prepared),
+        "prepared_found": found,
+        "form_get": {k: form[k] for k in ("ok", "unexpected", "errors", "p50_ms", "p99_ms", "max_ms")},
+    }
+    return prepared, info, primed
+
+
+_PROFILE_SHOWN = (
+    r"/portal/|/services_catalog/|flask/app.py.*(full_dispatch|preprocess|process_response|do_teardown)|"
+    r"flask/templating.py.*_render|flask_wtf/csrf.py.*protect|flask_session/base.py.*(open|save)_session|"
+    r"flask_limiter/_extension.py.*_check_request_limit|sqlalchemy/orm/session.py.*(_execute_internal|get)\b|"
+    r"sqlalchemy/orm/strategies.py.*_load_for_state|redis/client.py.*execute_command|jinja2/environment.py.*render"
+)
+
+
+def _site_packages() -> str:
+    import sysconfig
+
+    return sysconfig.get_paths()["purelib"] + "/"
+
+
+def _report_profile(setup: Setup, args: argparse.Namespace) -> dict:
+    """Merge the workers' profiles, print the top of them, keep the files beside the results."""
+    import pstats
+    import shutil
+    from io import StringIO
+
+    files = sorted((setup.workdir / "profile").glob("portal-*.prof"))
+    if not files:
+        print("  ! profile: the portal's workers wrote no profile (see the portal log)", flush=True)
+        return {"files": []}
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = []
+    for path in files:
+        target = args.results_dir / f"{stamp}-{setup.name}-{path.name}"
+        shutil.copyfile(path, target)
+        kept.append(str(target))
+    out = StringIO()
+    stats = pstats.Stats(*map(str, files), stream=out)
+    # The portal's own functions and the libraries' entry points, by the time spent under them.
+    stats.sort_stats("cumulative").print_stats(_PROFILE_SHOWN, 45)
+    stats.sort_stats("tottime").print_stats(15)
+    text = out.getvalue().replace(str(REPO) + "/", "").replace(_site_packages(), "")
+    print("  profile (CPU seconds, both workers; the ratios of this run are not comparable):", flush=True)
+    print("\n".join("    " + line for line in text.splitlines() if line.strip()), flush=True)
+    return {
+        "files": kept,
+        "note": "profiled run: the portal ran under cProfile, its ratios are not comparable",
+    }
+
+
+def _show_failures(target: str, result, summary: dict, portal: Server, requests) -> None:
+    if result.unexpected_count or result.error_count:
+        print(
+            f"  ! priming {target}: {result.unexpected_count} unexpected {summary['statuses']} "
+            f"{summary['unexpected_kinds']}, {result.error_count} errors {summary['error_kinds']}",
+            flush=True,
+        )
+        print(f"    e.g. {_first_failing(portal.port, requests)}", flush=True)
+        print("    portal log (last lines):\n" + portal.log_tail(12), flush=True)
+
+
+def _first_failing(port: int, requests: list[str] | list[Request]) -> str:
     from bench.load import build_request, fetch
 
-    for path in paths:
+    for item in requests:
+        request = item if isinstance(item, Request) else Request(build_request(HOST, port, item))
+        label = item if isinstance(item, str) else request.data.split(b"\r\n", 1)[0].decode(errors="replace")
         try:
-            status, body = fetch(HOST, port, build_request(HOST, port, path))
+            status, body = fetch(HOST, port, request.data, request.source)
         except OSError as exc:
-            return f"{path} -> {type(exc).__name__}"
-        if not 200 <= status < 300:
-            return f"{path} -> HTTP {status} {body[:160]!r}"
+            return f"{label} -> {type(exc).__name__}"
+        wrong = request.verdict(status, body)
+        if wrong:
+            return f"{label} -> {wrong} {body[:160]!r}"
     return "(none failed on a second try)"
 
 

@@ -31,19 +31,102 @@ _PAUSED = (5, 6, 8)
 _BATCH = 20_000
 
 DOSSIER_COLUMNS = (
-    "code", "state", "status", "channel", "online_service_id", "procedure_id", "procedure_code",
-    "agency_id", "agency_code", "summary", "form_data", "applicant_name", "applicant_id_number",
-    "applicant_phone", "applicant_email", "received_at", "due_at", "original_due_at", "processing_days",
-    "finished_at", "last_event_at", "created_at", "updated_at",
+    "code",
+    "state",
+    "status",
+    "channel",
+    "online_service_id",
+    "procedure_id",
+    "procedure_code",
+    "agency_id",
+    "agency_code",
+    "summary",
+    "form_data",
+    "applicant_name",
+    "applicant_id_number",
+    "applicant_phone",
+    "applicant_email",
+    "received_at",
+    "due_at",
+    "original_due_at",
+    "processing_days",
+    "finished_at",
+    "last_event_at",
+    "created_at",
+    "updated_at",
 )
 COUNTER_COLUMNS = ("agency_code", "day", "last_value")
 
-_FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô")
+_FAMILY = (
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+)
 _MIDDLE = ("Văn", "Thị", "Hữu", "Minh", "Thu", "Ngọc", "Đức", "Thanh", "Quốc", "Bảo")
-_GIVEN = ("An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hoa", "Hùng", "Lan", "Linh", "Long",
-          "Mai", "Nam", "Nga", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến")
-_PHONE_PREFIXES = ("090", "091", "093", "094", "096", "097", "098", "086", "088", "032", "033", "035", "038",
-                   "070", "076", "077", "079", "081", "083", "084", "085", "056", "058", "059")
+_GIVEN = (
+    "An",
+    "Bình",
+    "Chi",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hoa",
+    "Hùng",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phúc",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Tuấn",
+    "Việt",
+    "Yến",
+)
+_PHONE_PREFIXES = (
+    "090",
+    "091",
+    "093",
+    "094",
+    "096",
+    "097",
+    "098",
+    "086",
+    "088",
+    "032",
+    "033",
+    "035",
+    "038",
+    "070",
+    "076",
+    "077",
+    "079",
+    "081",
+    "083",
+    "084",
+    "085",
+    "056",
+    "058",
+    "059",
+)
 
 
 @dataclass(frozen=True)
@@ -100,8 +183,15 @@ def _services(conn) -> list[tuple]:
         )
     ).all()
     return [
-        (sid, pid, pcode, aid, akey, " ".join((name or "").split())[:500] or None,
-         days if days is not None and 0 <= days <= 3660 else None)
+        (
+            sid,
+            pid,
+            pcode,
+            aid,
+            akey,
+            " ".join((name or "").split())[:500] or None,
+            days if days is not None and 0 <= days <= 3660 else None,
+        )
         for sid, pid, pcode, aid, akey, name, days in rows
     ]
 
@@ -128,7 +218,9 @@ class _Rows:
 
     def per_day(self) -> list[int]:
         start = self.today - timedelta(days=DAYS)
-        weights = [_WEEKEND_WEIGHT if (start + timedelta(days=d)).weekday() >= 5 else 1.0 for d in range(DAYS)]
+        weights = [
+            _WEEKEND_WEIGHT if (start + timedelta(days=d)).weekday() >= 5 else 1.0 for d in range(DAYS)
+        ]
         total = sum(weights)
         counts, acc, done = [], 0.0, 0
         for w in weights:
@@ -164,19 +256,41 @@ class _Rows:
                 else:
                     reach = span + 8 if status in _FINAL else min(span, age)
                     event_day = min(DAYS - 1, day + int(rand() * reach))
-                    at = max(second, 1800 + int(rand() * 34200)) if event_day == day else 1800 + int(rand() * 34200)
-                    last = f"{day_text_of(event_day)} {at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}{zone}"
+                    at = (
+                        max(second, 1800 + int(rand() * 34200))
+                        if event_day == day
+                        else 1800 + int(rand() * 34200)
+                    )
+                    last = (
+                        f"{day_text_of(event_day)} {at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}{zone}"
+                    )
                 r = rand()
                 channel = 2 if r < 0.7 else (1 if r < 0.95 else 3)
                 yield (
-                    f"{akey}-{yymmdd}-{seq:04d}", "filed", status, channel, sid if channel == 2 else None,
-                    pid, pcode, aid, akey, summary, "{}",
+                    f"{akey}-{yymmdd}-{seq:04d}",
+                    "filed",
+                    status,
+                    channel,
+                    sid if channel == 2 else None,
+                    pid,
+                    pcode,
+                    aid,
+                    akey,
+                    summary,
+                    "{}",
                     f"{_FAMILY[int(rand() * n_family)]} {_MIDDLE[int(rand() * n_middle)]} "
                     f"{_GIVEN[int(rand() * n_given)]}",
                     f"0{int(rand() * 96) + 1:02d}{int(rand() * 4)}{int(rand() * 100):02d}{int(rand() * 1_000_000):06d}",
                     f"{_PHONE_PREFIXES[int(rand() * n_phones)]}{int(rand() * 10_000_000):07d}",
                     f"cd{number}.{seq}@mail.example.vn" if r < 0.2 else None,
-                    received, due, due, pdays, last if status in _FINAL else None, last, received, last,
+                    received,
+                    due,
+                    due,
+                    pdays,
+                    last if status in _FINAL else None,
+                    last,
+                    received,
+                    last,
                 )
 
     def counter_rows(self) -> list[tuple]:
@@ -301,7 +415,8 @@ def _write_sqlite(database_url: str, rows: _Rows, first_id: int) -> dict:
         conn.execute(_PAUSES_SQL.format(first=int(first_id)))
         conn.execute("DELETE FROM dossier_counters")
         conn.executemany(
-            f"INSERT INTO dossier_counters ({', '.join(COUNTER_COLUMNS)}) VALUES (?, ?, ?)", rows.counter_rows()
+            f"INSERT INTO dossier_counters ({', '.join(COUNTER_COLUMNS)}) VALUES (?, ?, ?)",
+            rows.counter_rows(),
         )
         conn.commit()
         conn.execute("ANALYZE")
@@ -318,7 +433,9 @@ def sample_lookups(database_url: str, count: int, *, seed_value: int = 13) -> li
     engine = sa.create_engine(sqlalchemy_url(database_url))
     try:
         with engine.connect() as conn:
-            low, high = conn.execute(sa.text("SELECT min(id), max(id) FROM dossiers WHERE state = 'filed'")).one()
+            low, high = conn.execute(
+                sa.text("SELECT min(id), max(id) FROM dossiers WHERE state = 'filed'")
+            ).one()
             if low is None:
                 return []
             ids = rng.sample(range(low, high + 1), min(count, high - low + 1))
@@ -348,7 +465,9 @@ def sample_lookups(database_url: str, count: int, *, seed_value: int = 13) -> li
         else:
             # The day's sequence stays far below 9000 (checked by the caller): no such dossier.
             agency, day, _ = code.rsplit("-", 2)
-            lookups.append(Lookup(f"{agency}-{day}-{9000 + int(rng.random() * 999):04d}", phone or id_number, False))
+            lookups.append(
+                Lookup(f"{agency}-{day}-{9000 + int(rng.random() * 999):04d}", phone or id_number, False)
+            )
     return lookups
 
 

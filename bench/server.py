@@ -1,4 +1,5 @@
-"""Start and stop gunicorn for one app, always with bench/gunicorn_conf.py."""
+"""Start and stop gunicorn for one app, always with bench/gunicorn_conf.py (or, to profile the
+portal, bench/gunicorn_profile.py: the same configuration plus a cProfile of each worker)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,17 @@ def free_port() -> int:
 class Server:
     """One gunicorn master with its workers, in its own process group."""
 
-    def __init__(self, name: str, app_spec: str, env: dict[str, str], ready_path: str, log_path: Path):
+    def __init__(
+        self,
+        name: str,
+        app_spec: str,
+        env: dict[str, str],
+        ready_path: str,
+        log_path: Path,
+        conf: Path = CONF,
+    ):
         self.name = name
+        self.conf = conf
         self.app_spec = app_spec
         self.env = env
         self.ready_path = ready_path
@@ -46,7 +56,7 @@ class Server:
             "-m",
             "gunicorn",
             "--config",
-            str(CONF),
+            str(self.conf),
             "--bind",
             f"{HOST}:{self.port}",
             self.app_spec,

@@ -5,7 +5,8 @@
   prefix (cache, sessions, rate limits), dropped and deleted afterwards.
 
 Both run with PORTAL_ENV=production (a generated SECRET_KEY and an explicit DATABASE_URL),
-so the only difference measured is where data and cache live. Every key of .env.example is
+so the only difference measured is where data and cache live. For the lookup target the
+database also gets N filed dossiers (bench/dossiers.py). Every key of .env.example is
 set explicitly (empty when unused) so neither the caller's environment nor a .env file
 read by wsgi.py leaks into the measurement.
 """
@@ -21,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import dossiers as dossier_data
 from bench.server import REPO
 
 PG_DATABASE = "opendvc_bench"
@@ -59,11 +61,15 @@ class Setup:
     name = ""
     target = 0.0
 
-    def __init__(self, procedures: int) -> None:
-        self.procedures = procedures
+    def __init__(self, procedures: int, dossiers: int = 0) -> None:
+        self.procedures = procedures  # synthetic procedures; 0: the bundled catalog only
+        self.dossiers = dossiers  # filed dossiers for the lookup target; 0: none
         self.workdir = Path(tempfile.mkdtemp(prefix=f"opendvc-bench-{self.name}-"))
         self.env: dict[str, str] = {}
         self.timings: dict[str, float] = {}
+        self.seeded: dict = {}
+        # Server-side sessions the load opened (the portal keeps them under "sess:<id>").
+        self.session_ids: list[str] = []
 
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -93,6 +99,7 @@ class Setup:
             "LOG_LEVEL",
             "CACHE_TTL",
             "RATELIMIT_DEFAULT",
+            "RATELIMIT_KEY_PREFIX",
         )
         return {key: _masked(self.env.get(key, "")) for key in shown}
 
@@ -100,14 +107,25 @@ class Setup:
         """:raises SetupUnavailable: with a message saying what is missing and how to fix it."""
 
     def prepare(self) -> None:
-        """Create the storage, migrate, import the bundled catalog, generate the synthetic one.
+        """Create the storage, migrate, import the bundled catalog, generate the synthetic one,
+        file the dossiers.
 
         :raises CommandFailed: a flask command failed; the message carries its output.
         """
         self.create_storage()
         self.flask("db", "upgrade")
         self.flask("catalog", "import-bundled")
-        self.flask("catalog", "generate", "--procedures", str(self.procedures))
+        if self.procedures:
+            self.flask("catalog", "generate", "--procedures", str(self.procedures))
+        if self.dossiers:
+            self.seeded = dossier_data.seed(self.env["DATABASE_URL"], self.dossiers)
+            self.timings["seed dossiers"] = self.seeded["seconds"]
+            steps = ", ".join(f"{k} {v}s" for k, v in self.seeded["steps"].items())
+            print(
+                f"  dossiers: {self.dossiers:,} filed over {self.seeded['days']} days at "
+                f"{self.seeded['agencies']} agencies, with their events: {self.seeded['seconds']}s ({steps})",
+                flush=True,
+            )
 
     def create_storage(self) -> None:
         pass
@@ -142,8 +160,8 @@ class EmbeddedSetup(Setup):
     name = "embedded"
     target = 0.35
 
-    def __init__(self, procedures: int) -> None:
-        super().__init__(procedures)
+    def __init__(self, procedures: int, dossiers: int = 0) -> None:
+        super().__init__(procedures, dossiers)
         self.env = self.base_env()
         self.env["DATABASE_URL"] = f"sqlite:///{self.workdir / 'instance' / 'opendvc.sqlite3'}"
 
@@ -155,8 +173,8 @@ class ProductionSetup(Setup):
     name = "production"
     target = 0.5
 
-    def __init__(self, procedures: int, *, pg_admin_url: str, redis_url: str) -> None:
-        super().__init__(procedures)
+    def __init__(self, procedures: int, dossiers: int = 0, *, pg_admin_url: str, redis_url: str) -> None:
+        super().__init__(procedures, dossiers)
         self.pg_admin_url = pg_admin_url
         self.redis_url = redis_url
         self.prefix = f"bench:{secrets.token_hex(4)}:"
@@ -167,6 +185,8 @@ class ProductionSetup(Setup):
                 "DATABASE_URL": _with_database(pg_admin_url, PG_DATABASE),
                 "REDIS_URL": redis_url,
                 "CACHE_KEY_PREFIX": self.prefix,
+                # Rate-limit counters under this run's prefix too, so they are removed with it.
+                "RATELIMIT_KEY_PREFIX": self.prefix + "rl",
             }
         )
 
@@ -212,11 +232,20 @@ class ProductionSetup(Setup):
 
             client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
             keys = list(client.scan_iter(match=self.prefix + "*", count=1000))
+            # The limits library puts its own prefix first: LIMITS:LIMITER/<our prefix>rl/...
+            keys += list(client.scan_iter(match=f"LIMITS:*{_glob_escaped(self.prefix)}rl*", count=1000))
+            # Session keys have the portal's fixed prefix; delete exactly the ones this run opened.
+            keys += [f"sess:{sid}" for sid in self.session_ids]
             for start in range(0, len(keys), 500):
                 client.delete(*keys[start : start + 500])
+            self.session_ids = []
         except Exception as exc:  # noqa: BLE001
             print(f"  could not delete Redis keys {self.prefix}*: {exc}", file=sys.stderr)
         super().cleanup()
+
+
+def _glob_escaped(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _with_database(url: str, database: str) -> str:
