@@ -291,6 +291,20 @@ def sign_out_everywhere(user: User) -> int:
     return count
 
 
+def _set_password(user: User, new_password: str, *, field: str) -> None:
+    """Check the policy against the account's own details, then store the new hash.
+
+    :raises ValidationFailed: the password is refused (entries name ``field``).
+    """
+    problems = password_problems(
+        new_password, user_inputs=[user.full_name, user.email, user.phone, user.id_number]
+    )
+    if problems:
+        raise ValidationFailed(problems[0], details=[_field_error(field, p) for p in problems])
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+
+
 @transactional
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change the password; every other session is signed out, this one gets a new id.
@@ -302,13 +316,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
             _("The current password is not correct."),
             details=[_field_error("current_password", _("The current password is not correct."))],
         )
-    problems = password_problems(
-        new_password, user_inputs=[user.full_name, user.email, user.phone, user.id_number]
-    )
-    if problems:
-        raise ValidationFailed(problems[0], details=[_field_error("new_password", p) for p in problems])
-    user.password_hash = hash_password(new_password)
-    user.password_changed_at = utcnow()
+    _set_password(user, new_password, field="new_password")
     sessions.revoke_sessions(user.id)
     sessions.start_session(user, "password")
 
@@ -339,13 +347,7 @@ def reset_password(raw_token: str, new_password: str) -> None:
     :raises ValidationFailed: the link is invalid/used/expired, or the password is refused.
     """
     user = _consume_token(raw_token, "reset_password")
-    problems = password_problems(
-        new_password, user_inputs=[user.full_name, user.email, user.phone, user.id_number]
-    )
-    if problems:
-        raise ValidationFailed(problems[0], details=[_field_error("password", p) for p in problems])
-    user.password_hash = hash_password(new_password)
-    user.password_changed_at = utcnow()
+    _set_password(user, new_password, field="password")
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()  # the link reached the mailbox
     sessions.revoke_sessions(user.id)
