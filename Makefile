@@ -46,8 +46,9 @@ catalog: migrate ## Import the bundled catalog (518 real procedures, agencies, p
 run: catalog ## Set up everything and serve on http://127.0.0.1:5000 (SQLite, jobs in-process)
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-run-worker: install ## Run background jobs on RQ (production: needs REDIS_URL)
-	$(BIN)/flask jobs worker
+run-worker: install ## Run background jobs on RQ, partner deliveries and the payments cron (production: needs REDIS_URL)
+	$(BIN)/flask payments cron & cron=$$!; $(BIN)/flask deliveries work & deliveries=$$!; \
+	trap 'kill $$cron $$deliveries' EXIT; $(BIN)/flask jobs worker
 
 test: install-dev translations ## Run the whole suite on the embedded default (SQLite)
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench import lookup as lookup_load
 from bench import report
+from bench import webhook as webhook_load
 from bench.dossiers import sample_lookups
 from bench.load import Request, Target, run_interleaved, run_once
 from bench.server import CONF, HOST, REPO, Server, ServerError
@@ -37,8 +38,8 @@ from bench.setups import CommandFailed, EmbeddedSetup, ProductionSetup, Setup, S
 from bench.targets import page_paths, read_catalog, search_paths
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TARGETS = ("baseline", "search", "page", "lookup")  # the baseline is always measured
-CATALOG_TARGETS = ("search", "page")
+TARGETS = ("baseline", "search", "page", "lookup", "webhook", "stats")  # the baseline is always measured
+CATALOG_TARGETS = ("search", "page", "stats")
 # Lookups sent once before timing: cold-cache latencies, and the rate that sizes the pool.
 PRIME_LOOKUPS = 200
 # Prepared lookups per measured lookup second at the primed rate: the steady rate is higher
@@ -73,8 +74,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--targets",
-        default=",".join(TARGETS[1:]),
-        help="comma-separated targets to measure besides the baseline: search, page, lookup (default all)",
+        default=",".join(TARGETS[1:]) + ",sync",
+        help="comma-separated targets to measure besides the baseline: search, page, lookup, webhook, "
+        "stats, sync (partner sync ingest on PostgreSQL, bench/sync.py) (default all)",
     )
     parser.add_argument("--procedures", type=int, default=7000, help="synthetic procedures (default 7000)")
     parser.add_argument(
@@ -89,6 +91,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=100_000,
         help="filed dossiers in SQLite for the lookup target on the embedded setup (default 100,000; "
         "0 skips the lookup there)",
+    )
+    parser.add_argument(
+        "--webhook-payments",
+        type=int,
+        default=10_000,
+        help="open payments seeded for the webhook target, 3 events each (default 10,000)",
     )
     parser.add_argument(
         "--lookups-per-visitor",
@@ -114,8 +122,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.duration <= 0 or args.window <= 0 or args.concurrency < 1 or args.warmup_cycles < 0:
         parser.error("--duration, --window and --concurrency must be positive")
     chosen = [t.strip() for t in args.targets.split(",") if t.strip() and t.strip() != "baseline"]
+    # Partner sync ingest (bench/sync.py) runs on its own, on PostgreSQL, after the others.
+    args.sync = "sync" in chosen
+    chosen = [t for t in chosen if t != "sync"]
     unknown = [t for t in chosen if t not in TARGETS]
-    if unknown or not chosen:
+    if unknown or not (chosen or args.sync):
         parser.error(f"--targets: choose among {', '.join(TARGETS[1:])} (not {', '.join(unknown) or 'none'})")
     args.targets = [t for t in TARGETS[1:] if t in chosen]
     if args.dossiers < 0 or args.embedded_dossiers < 0 or not 1 <= args.lookups_per_visitor <= 10:
@@ -166,13 +177,22 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         )
     for key, value in setup.describe().items():
         print(f"  {key}={value}")
+    if "webhook" in selected:
+        setup.env.update(webhook_load.portal_env(getattr(setup, "prefix", "")))
     setup.prepare()
+    webhook_payments = []
+    if "webhook" in selected:
+        webhook_payments = webhook_load.seed(setup.env["DATABASE_URL"], args.webhook_payments)
+        print(f"  webhook: {len(webhook_payments):,} open payments seeded", flush=True)
     catalog = read_catalog(setup.env["DATABASE_URL"])
     paths = {"baseline": ["/"]}
     if "search" in selected:
         paths["search"] = search_paths(catalog["fields"], catalog["agencies"])
     if "page" in selected:
         paths["page"] = page_paths(catalog["codes"])
+    if "stats" in selected:
+        # The public statistics page (SVG charts of aggregates, cached for CACHE_TTL).
+        paths["stats"] = ["/thong-ke", "/thong-ke?lang=en"]
     loading = ", ".join(f"{len(paths[t])} {t} URLs" for t in CATALOG_TARGETS if t in paths)
     print(
         f"  catalog: {catalog['procedures']} active procedures" + (f"; loading {loading}" if loading else ""),
@@ -193,7 +213,14 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         portal_conf = Path(__file__).resolve().parent / "gunicorn_profile.py"
     portal = Server("portal", "wsgi:app", portal_env, "/healthz", logs / "portal.log", conf=portal_conf)
     baseline = Server("baseline", "bench.baseline_app:app", setup.env, "/", logs / "baseline.log")
-    servers = {"baseline": baseline, "search": portal, "page": portal, "lookup": portal}
+    servers = {
+        "baseline": baseline,
+        "search": portal,
+        "page": portal,
+        "lookup": portal,
+        "webhook": portal,
+        "stats": portal,
+    }
     requests: dict[str, list[Request]] = {}
     lookup_info: dict = {}
     try:
@@ -217,6 +244,8 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
             _show_failures(target, result, primed[target], portal, paths[target])
         if "lookup" in selected:
             requests["lookup"], lookup_info, primed["lookup"] = prepare_lookups(setup, portal, lookups, args)
+        if "webhook" in selected:
+            requests["webhook"] = webhook_load.requests_for(HOST, portal.port, webhook_payments)
 
         cycles = max(1, round(args.duration / args.window))
         print(
@@ -236,6 +265,8 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
     finally:
         portal.stop()
         baseline.stop()
+        if "webhook" in selected and getattr(setup, "redis_url", None):
+            webhook_load.empty_queues(setup.redis_url, setup.prefix)
     profile = _report_profile(setup, args) if args.profile else None
 
     base = measured["baseline"]
@@ -250,10 +281,10 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         summary["ratio"] = round(statistics.median(cycle_ratios), 3) if cycle_ratios else None
         summary["ratio_of_totals"] = round(result.rps / base.rps, 3) if base.rps else None
         if target != "baseline":
-            summary["target_ratio"] = setup.target
+            summary["target_ratio"] = webhook_load.TARGET if target == "webhook" else setup.target
             summary["pass"] = bool(
                 summary["ratio"] is not None
-                and summary["ratio"] >= setup.target
+                and summary["ratio"] >= summary["target_ratio"]
                 and summary["unexpected"] == 0
                 and summary["errors"] == 0
             )
@@ -379,7 +410,7 @@ def prepare_lookups(setup: Setup, portal: Server, lookups: list, args: argparse.
 _PROFILE_SHOWN = (
     r"/portal/|/services_catalog/|flask/app.py.*(full_dispatch|preprocess|process_response|do_teardown)|"
     r"flask/templating.py.*_render|flask_wtf/csrf.py.*protect|flask_session/base.py.*(open|save)_session|"
-    r"flask_limiter/_extension.py.*_check_request_limit|sqlalchemy/orm/session.py.*(_execute_internal|get)\b|"
+    r"portal/ratelimit.py.*default_rate_limit|sqlalchemy/orm/session.py.*(_execute_internal|get)\b|"
     r"sqlalchemy/orm/strategies.py.*_load_for_state|redis/client.py.*execute_command|jinja2/environment.py.*render"
 )
 
@@ -494,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"OpenDVC bench: {results['server']}\n  client: {results['client']}", flush=True)
     clock = time.perf_counter()
     try:
-        for name in make_setups(args):
+        for name in make_setups(args) if args.targets else []:
             setup = build_setup(name, args)
             try:
                 setup.check_available()
@@ -514,14 +545,36 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: servers stopped, temporary data removed", file=sys.stderr)
         return 130
+    sync_failed = False
+    if args.sync and args.setup in ("production", "both"):
+        from bench import sync as sync_bench
+
+        print("\n== partner sync (bench/sync.py)", flush=True)
+        sync_failed = (
+            sync_bench.main(
+                [
+                    "--pg-admin-url",
+                    args.pg_admin_url,
+                    "--redis-url",
+                    args.redis_url,
+                    "--duration",
+                    str(args.duration),
+                ]
+                + ["--window", str(args.window), "--concurrency", str(args.concurrency)]
+                + ["--results-dir", str(args.results_dir)]
+            )
+            != 0
+        )
     results["total_seconds"] = round(time.perf_counter() - clock, 1)
+    if not results["setups"]:
+        return 1 if sync_failed else 0
 
     print()
     print(report.table(results))
     path = write_results(results, args.results_dir, started)
     print(f"\nresults: {path}")
     failed = [n for n, s in results["setups"].items() if s["status"] == "failed"]
-    return 1 if failed else 0
+    return 1 if failed or sync_failed else 0
 
 
 def write_results(results: dict, directory: Path, started: datetime) -> Path:

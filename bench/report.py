@@ -7,6 +7,8 @@ LABELS = {
     "search": "search API /api/v1/procedures",
     "page": "procedure page /thu-tuc/<code>",
     "lookup": "dossier lookup POST /tra-cuu-ho-so",
+    "webhook": "payment webhook POST (3 events/pay)",
+    "stats": "public statistics /thong-ke",
 }
 
 

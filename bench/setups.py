@@ -42,6 +42,7 @@ PORTAL_KEYS = (
     "CACHE_TTL",
     "CACHE_KEY_PREFIX",
     "RATELIMIT_DEFAULT",
+    "CATALOG_QUERY_LIMIT",
     "MAX_CONTENT_LENGTH",
     "LOG_LEVEL",
     "LOG_FORMAT",
@@ -84,6 +85,7 @@ class Setup:
                 "LOG_FORMAT": "json",
                 "CACHE_TTL": "3600",  # longer than the run: every measured read after priming is a hit
                 "RATELIMIT_DEFAULT": RATE_LIMIT,
+                "CATALOG_QUERY_LIMIT": RATE_LIMIT,
                 "PYTHONPATH": str(REPO),
             }
         )
@@ -99,6 +101,7 @@ class Setup:
             "LOG_LEVEL",
             "CACHE_TTL",
             "RATELIMIT_DEFAULT",
+            "CATALOG_QUERY_LIMIT",
             "RATELIMIT_KEY_PREFIX",
         )
         return {key: _masked(self.env.get(key, "")) for key in shown}

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,23 @@ def cached_text(namespace: str, key: str, compute: Callable[[], str], ttl: int |
     text = cached(namespace, "text:" + key, compute, ttl)
     local.put_text(full_key, text)
     return text
+
+
+def anonymous_page(namespace: str, key: str, render: Callable[[], str]) -> str:
+    """A whole page that is the same for every visitor who is not signed in.
+
+    Served from :func:`cached_text` (per language) when the request carries no session
+    cookie and no query arguments but ``lang``: then nothing in the page can differ between
+    visitors (no account links, no messages, no form tokens, no echoed arguments). Any
+    other request renders the page for itself.
+    """
+    if request.method not in ("GET", "HEAD") or request.cookies.get(
+        current_app.config["SESSION_COOKIE_NAME"]
+    ):
+        return render()
+    if any(name != "lang" for name in request.args):
+        return render()
+    return cached_text(namespace, f"page:{g.lang}:{key}", render)
 
 
 def invalidate(namespace: str) -> None:

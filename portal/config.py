@@ -58,7 +58,13 @@ class BaseConfig:
         )
         self.REDIS_URL = _env("REDIS_URL")
         self.SECRET_KEY = _env("SECRET_KEY")
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # A ping before every checkout costs a round trip per request. Off by default: a
+        # connection the database dropped fails one request, then SQLAlchemy discards the
+        # whole pool; connections are renewed every 30 minutes anyway.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            "pool_pre_ping": _env("DATABASE_PRE_PING", "0") == "1",
+            "pool_recycle": 1800,
+        }
         if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             # Concurrent writers (two submissions at once) wait for each other instead of
             # failing with "database is locked".
@@ -91,6 +97,9 @@ class BaseConfig:
         # X-RateLimit-* headers cost two more storage round trips per request: off unless asked.
         self.RATELIMIT_HEADERS_ENABLED = _env("RATELIMIT_HEADERS_ENABLED", "0") == "1"
         self.RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "opendvc-rl")
+        # Catalog reads the cache cannot answer (new searches, unknown codes), per address;
+        # cached catalog reads are not counted (see portal.catalog.service._metered).
+        self.CATALOG_QUERY_LIMIT = _env("CATALOG_QUERY_LIMIT", "120 per minute")
 
         self.SESSION_COOKIE_NAME = "opendvc_session"
         self.SESSION_COOKIE_HTTPONLY = True
@@ -128,6 +137,15 @@ class BaseConfig:
         # Citizens' sessions; staff sessions are shorter (back office).
         self.SESSION_LIFETIME_HOURS = _env_int("SESSION_LIFETIME_HOURS", 12)
         self.PERMANENT_SESSION_LIFETIME = 3600 * self.SESSION_LIFETIME_HOURS
+        # Staff (back office) sessions: an absolute lifetime and an idle timeout, in minutes.
+        self.STAFF_SESSION_LIFETIME_MINUTES = _env_int("STAFF_SESSION_LIFETIME_MINUTES", 480)
+        self.STAFF_SESSION_IDLE_MINUTES = _env_int("STAFF_SESSION_IDLE_MINUTES", 30)
+        # Feedback: working days to answer, per category ("category:days", commas), and how
+        # many tickets one address or account may send.
+        self.FEEDBACK_SLA_WORKING_DAYS = _env(
+            "FEEDBACK_SLA_WORKING_DAYS", "dossier:5,conduct:10,regulation:15,portal:3"
+        )
+        self.FEEDBACK_RATE_LIMIT = _env("FEEDBACK_RATE_LIMIT", "5 per hour")
         # National identity provider (OpenID Connect); sign-in with it is offered when set.
         self.OIDC_ISSUER = _env("OIDC_ISSUER")
         self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID")
@@ -136,10 +154,37 @@ class BaseConfig:
         # The working-day calendar: extra days off and extra working days (ISO dates, commas).
         self.WORKDAYS_EXTRA_DAYS_OFF = _env("WORKDAYS_EXTRA_DAYS_OFF", "")
         self.WORKDAYS_EXTRA_WORKING_DAYS = _env("WORKDAYS_EXTRA_WORKING_DAYS", "")
+        # Partner sync: limit per partner, deliveries (timeout, worker lease, retry delays
+        # doubling from BASE up to MAX, for FOR_HOURS then failed) and signed file links.
+        self.SYNC_RATE_LIMIT = _env("SYNC_RATE_LIMIT", "6000 per minute")
+        self.SYNC_DELIVERY_TIMEOUT = _env_int("SYNC_DELIVERY_TIMEOUT", 10)
+        self.SYNC_DELIVERY_LEASE_SECONDS = _env_int("SYNC_DELIVERY_LEASE_SECONDS", 120)
+        self.SYNC_RETRY_BASE_SECONDS = _env_int("SYNC_RETRY_BASE_SECONDS", 60)
+        self.SYNC_RETRY_MAX_SECONDS = _env_int("SYNC_RETRY_MAX_SECONDS", 3600)
+        self.SYNC_RETRY_FOR_HOURS = max(24, _env_int("SYNC_RETRY_FOR_HOURS", 24))
+        self.SYNC_LINK_TTL_SECONDS = _env_int("SYNC_LINK_TTL_SECONDS", 7 * 24 * 3600)
         # Procedures listed first on the home page (comma-separated codes).
         self.POPULAR_PROCEDURES = [
             c.strip() for c in (_env("POPULAR_PROCEDURES", "") or "").split(",") if c.strip()
         ]
+
+        # Fee payments through a Stripe-compatible gateway (portal.payments).
+        self.PAYMENT_GATEWAY = _env("PAYMENT_GATEWAY", "stripe")
+        self.STRIPE_API_BASE = _env("STRIPE_API_BASE")  # unset: Stripe itself
+        self.STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
+        self.STRIPE_PUBLISHABLE_KEY = _env("STRIPE_PUBLISHABLE_KEY")
+        # Comma-separated: two secrets are accepted while one is being rotated.
+        self.STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
+        self.STRIPE_JS_URL = _env("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+        self.STRIPE_TIMEOUT_SECONDS = _env_int("STRIPE_TIMEOUT_SECONDS", 20)
+        self.PAYMENT_EXPIRY_MINUTES = _env_int("PAYMENT_EXPIRY_MINUTES", 90)
+        self.PAYMENT_MOPUP_MINUTES = _env_int("PAYMENT_MOPUP_MINUTES", 30)
+        # Open payments younger than this are left to their callback by the mop-up.
+        self.PAYMENT_MOPUP_GRACE_MINUTES = _env_int("PAYMENT_MOPUP_GRACE_MINUTES", 5)
+        self.PAYMENT_WEBHOOK_RATE_LIMIT = _env("PAYMENT_WEBHOOK_RATE_LIMIT", "6000 per minute")
+        self.RECEIPT_TEMPLATE = _env("RECEIPT_TEMPLATE", "01BLP0-001")
+        self.RECEIPT_SERIES = _env("RECEIPT_SERIES", "DVC-{year}")
+        self.RECONCILIATION_DIR = _env("RECONCILIATION_DIR", str(instance / "reconciliation"))
 
     def check(self) -> None:
         """Raise ConfigError when this environment cannot run as configured."""
@@ -189,6 +234,8 @@ class ProductionConfig(BaseConfig):
             )
         if len(_env("SECRET_KEY") or "") < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if _env("STRIPE_SECRET_KEY") and not _env("STRIPE_WEBHOOK_SECRET"):
+            raise ConfigError("production refuses to take payments without STRIPE_WEBHOOK_SECRET")
 
 
 CONFIGS = {

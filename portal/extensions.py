@@ -1,7 +1,7 @@
 """Bare extension instances; create_app() binds them to the app.
 
-The rate limiter is the exception: Flask-Limiter keeps its storage and switches on the
-limiter object, not per app, so each app gets its own (``portal.ratelimit``).
+The rate limiter is the exception: each app builds its own from its configuration
+(``portal.ratelimit``).
 """
 
 from flask_babel import Babel

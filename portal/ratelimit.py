@@ -1,35 +1,56 @@
 """Rate limits: a default per client address on every route, in Redis when configured.
 
-One Limiter per app (its storage and settings live on the limiter object). Health checks
-are exempt: load balancers poll them. Domains that need limits keyed by something else
-(an account, a dossier code) use :func:`hit` with their own key and limit string.
+Built on the ``limits`` library (fixed windows; Redis storage in production, memory under
+the embedded default), one limiter per app. The default limit is one counter hit in a
+before-request hook. Blueprints exempt from it say so with :func:`exempt_blueprint`:
+health checks (load balancers poll them) and catalog reads (metered by what reaches the
+database instead, see portal.catalog.service). Domains that need limits keyed by
+something else (an account, a dossier code) use :func:`hit` with their own key and limit.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app, request
 from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from portal.errors import RateLimited
 
 
-def init_rate_limits(app: Flask) -> Limiter:
-    limiter = Limiter(
-        key_func=get_remote_address,
-        app=app,
-        default_limits=[app.config["RATELIMIT_DEFAULT"]],
-        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-        key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
-        enabled=app.config.get("RATELIMIT_ENABLED", True),
+@dataclass
+class PortalLimiter:
+    limiter: FixedWindowRateLimiter
+    prefix: str
+    enabled: bool
+    exempt: set[str] = field(default_factory=set)
+
+
+def init_rate_limits(app: Flask) -> PortalLimiter:
+    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+    state = PortalLimiter(
+        limiter=FixedWindowRateLimiter(storage),
+        prefix=app.config["RATELIMIT_KEY_PREFIX"],
+        enabled=bool(app.config.get("RATELIMIT_ENABLED", True)),
     )
-    app.extensions["portal_limiter"] = limiter
-    return limiter
+    app.extensions["portal_limiter"] = state
+    default = parse(app.config["RATELIMIT_DEFAULT"])
+
+    @app.before_request
+    def default_rate_limit():
+        if not state.enabled or request.blueprint in state.exempt:
+            return
+        if not state.limiter.hit(default, state.prefix, "default", request.remote_addr or "-"):
+            raise RateLimited("too many requests; please wait and try again")
+
+    return state
 
 
 def exempt_blueprint(app: Flask, blueprint) -> None:
-    app.extensions["portal_limiter"].exempt(blueprint)
+    """Take every route of ``blueprint`` out of the default per-address limit."""
+    app.extensions["portal_limiter"].exempt.add(blueprint.name)
 
 
 def check(limit: str, *key_parts: str) -> None:
@@ -37,10 +58,8 @@ def check(limit: str, *key_parts: str) -> None:
 
     :raises RateLimited: the limit is exhausted.
     """
-    limiter: Limiter = current_app.extensions["portal_limiter"]
-    if not limiter.enabled:
-        return
-    if not limiter.limiter.test(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], *key_parts):
+    state: PortalLimiter = current_app.extensions["portal_limiter"]
+    if state.enabled and not state.limiter.test(parse(limit), state.prefix, *key_parts):
         raise RateLimited("too many attempts; please wait and try again")
 
 
@@ -49,9 +68,6 @@ def hit(limit: str, *key_parts: str) -> None:
 
     :raises RateLimited: the limit is exhausted.
     """
-    limiter: Limiter = current_app.extensions["portal_limiter"]
-    if not limiter.enabled:
-        return
-    item = parse(limit)
-    if not limiter.limiter.hit(item, current_app.config["RATELIMIT_KEY_PREFIX"], *key_parts):
+    state: PortalLimiter = current_app.extensions["portal_limiter"]
+    if state.enabled and not state.limiter.hit(parse(limit), state.prefix, *key_parts):
         raise RateLimited("too many attempts; please wait and try again")

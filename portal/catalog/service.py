@@ -10,12 +10,13 @@ import json
 import re
 from dataclasses import asdict
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from portal.cache import cached, cached_text
 from portal.catalog import queries
 from portal.catalog.queries import SearchParams
 from portal.errors import NotFound, ValidationFailed
+from portal.ratelimit import hit
 from services_catalog.models import GOV_LEVEL_CODES
 
 MAX_QUERY_LENGTH = 200
@@ -24,6 +25,25 @@ MAX_PAGE = 10_000
 LEVELS = tuple(GOV_LEVEL_CODES)
 CACHE_NS = "catalog"
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+
+
+def _metered(compute):
+    """``compute`` counted against the client's allowance of catalog queries.
+
+    Catalog reads are exempt from the default per-request limit: a cached answer costs
+    less than counting it would. What visitors can make expensive is a read the cache
+    cannot answer (any new query string, any unknown code), so those are what is limited,
+    per client address (CATALOG_QUERY_LIMIT).
+
+    :raises RateLimited: the address has used its allowance.
+    """
+
+    def run():
+        if has_request_context():
+            hit(current_app.config["CATALOG_QUERY_LIMIT"], "catalog-query", request.remote_addr or "-")
+        return compute()
+
+    return run
 
 
 def _int(name: str, unsafe: str | None, default: int, low: int, high: int, errors: list) -> int:
@@ -138,7 +158,7 @@ def search(params: SearchParams) -> dict:
             "pages": result.pages,
         }
 
-    return cached(CACHE_NS, "search:" + params.cache_key(), compute)
+    return cached(CACHE_NS, "search:" + params.cache_key(), _metered(compute))
 
 
 def search_json(params: SearchParams) -> str:
@@ -175,7 +195,7 @@ def procedure(code: str) -> dict:
     """
     if len(code) > 64 or "\x00" in code:
         raise NotFound("no procedure with this code")
-    found = cached(CACHE_NS, "procedure:" + code, lambda: queries.get_procedure(code) or {})
+    found = cached(CACHE_NS, "procedure:" + code, _metered(lambda: queries.get_procedure(code) or {}))
     if not found:
         raise NotFound("no procedure with this code")
     return found

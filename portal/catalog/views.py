@@ -14,7 +14,7 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from portal.cache import cached_text
+from portal.cache import anonymous_page, cached_text
 from portal.catalog import bp, service
 from portal.catalog.queries import SearchParams
 from portal.errors import ValidationFailed
@@ -26,6 +26,10 @@ HOME_LEVELS = ("central", "province", "commune", "other")
 
 @bp.get("/")
 def home():
+    return anonymous_page(service.CACHE_NS, "home", _home_page)
+
+
+def _home_page() -> str:
     return render_template(
         "catalog/home.html",
         popular=service.popular(),
@@ -48,6 +52,10 @@ def search():
 
 @bp.get("/thu-tuc/<code>")
 def procedure(code: str):
+    return anonymous_page(service.CACHE_NS, "procedure:" + code[:80], lambda: _procedure_page(code))
+
+
+def _procedure_page(code: str) -> str:
     title, body = procedure_fragment(code, g.lang)
     # The body is our own template's output, escaped when it was rendered.
     return render_template("catalog/procedure.html", p={"name": title}, body=Markup(body))  # noqa: S704

@@ -60,6 +60,9 @@ class Dossier(db.Model):
     processing_days: Mapped[int | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     last_event_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Filing order of dossiers filed on the portal, handed out in commit order (partner
+    # sync's pull feed pages by it; the id is given when the draft starts, not when filed).
+    filed_seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -174,9 +177,17 @@ class Delivery(db.Model):
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
     agency_code: Mapped[str] = mapped_column(sa.String(32))
-    state: Mapped[str] = mapped_column(sa.String(12), default="pending")  # pending | delivered | failed
+    # pending | sending (claimed by a worker until locked_until) | delivered | failed
+    state: Mapped[str] = mapped_column(sa.String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The lease of the worker sending it: past it, another worker may take the row over.
+    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Retries stop (state failed) after this; None: created_at + SYNC_RETRY_FOR_HOURS.
+    give_up_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The partner it was sent to, and its last answer's HTTP status.
+    partner_code: Mapped[str | None] = mapped_column(sa.String(32))
+    last_status: Mapped[int | None] = mapped_column(sa.SmallInteger)

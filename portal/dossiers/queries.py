@@ -170,6 +170,11 @@ def _names(dossier: Dossier) -> tuple[str, str]:
     )
 
 
+def names_of(dossier: Dossier) -> tuple[str, str]:
+    """(procedure name, agency name) of a dossier, its codes when the catalog lost them."""
+    return _names(dossier)
+
+
 def serialize_attachment(attachment: Attachment) -> dict:
     return {
         "id": attachment.id,

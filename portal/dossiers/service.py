@@ -57,6 +57,7 @@ from portal.dossiers.statuses import (
 from portal.dossiers.validation import clean_draft, clean_for_filing, field_error, form_errors
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
+from portal.jobs import enqueue
 from portal.mail import queue_mail
 from portal.workdays import MAX_WORKING_DAYS, VN_TZ
 from services_catalog.models import OnlineService, Procedure
@@ -378,6 +379,12 @@ def open_attachment(viewer, attachment_id) -> tuple[Path, str, str]:
 # ------------------------------------------------------------------------------- filing
 
 
+def next_filing_seq() -> int:
+    from portal.sync.feed import next_value
+
+    return next_value("filing")
+
+
 def mint_code(agency_code: str, received_at: datetime) -> str:
     """The next code ``<agency code>-YYMMDD-NNNN`` of an agency for the Vietnamese day of
     ``received_at`` (NNNN from 0001; five digits past 9999). Part of the caller's transaction:
@@ -478,9 +485,13 @@ def submit(user: User, dossier_id) -> dict:
         str(data["applicant_email"]).lower()[:254] if data.get("applicant_email") else None
     )
     apply_status(draft, SUBMITTED, occurred_at=now, source="portal", notify=False)
+    delivery_id = str(uuid.uuid4())
+    from portal.payments.fees import freeze_fee_lines
+
+    freeze_fee_lines(draft, procedure, service)
     db.session.add(
         Delivery(
-            id=str(uuid.uuid4()),
+            id=delivery_id,
             dossier_id=draft.id,
             agency_code=agency.key,
             state="pending",
@@ -488,6 +499,7 @@ def submit(user: User, dossier_id) -> dict:
         )
     )
     db.session.flush()
+    enqueue("sync.deliver", delivery_id)
     with force_locale(user.locale or "vi"):
         text = render_template(
             "dossiers/mail/receipt.txt",
@@ -500,6 +512,9 @@ def submit(user: User, dossier_id) -> dict:
             url=current_app.config.get("PUBLIC_URL", ""),
         )
         queue_mail(user.email or draft.applicant_email, _("Dossier %(code)s received", code=draft.code), text)
+    # Last, as it holds the filing sequence's lock until the commit (partner sync's pull feed).
+    draft.filed_seq = next_filing_seq()
+    db.session.flush()
     return {"id": draft.id, "code": draft.code, "received_at": vn_iso(now), "due_at": vn_iso(due)}
 
 
@@ -597,3 +612,51 @@ def rate(user: User, dossier_id, value: str, comment: str | None = None) -> None
         db.session.flush()
     except IntegrityError:
         raise Conflict(already, token="AlreadyRated") from None
+
+
+# ------------------------------------------------------------------------------ payments
+
+
+def lock_dossier(dossier_id: int) -> None:
+    """Take the dossier's write lock for the rest of the caller's transaction (payments
+    start one payment at a time per dossier)."""
+    _lock(dossier_id)
+
+
+def record_payment(dossier_id: int, *, payment_id: int, amount: int, at: datetime) -> dict:
+    """A succeeded fee payment, inside the payment's transaction: an event in the dossier's
+    history (its status unchanged; once per payment: the pair source/external id is
+    unique) and a new outbox delivery so the partner is told. Returns what a receipt
+    needs: code, agency and procedure names, applicant name and e-mail, owner's id.
+    """
+    dossier = db.session.get(Dossier, dossier_id)
+    note = f"Đã thanh toán phí, lệ phí trực tuyến: {amount:,} đồng".replace(",", ".")
+    if dossier.status is not None:
+        apply_status(
+            dossier,
+            dossier.status,
+            occurred_at=at,
+            source="payments",
+            external_id=f"payment:{payment_id}",
+            note=note,
+            notify=False,
+        )
+    db.session.add(
+        Delivery(
+            id=str(uuid.uuid4()),
+            dossier_id=dossier.id,
+            agency_code=dossier.agency_code,
+            state="pending",
+            next_attempt_at=at,
+        )
+    )
+    procedure_name, agency_name = queries.names_of(dossier)
+    return {
+        "code": dossier.code,
+        "agency_code": dossier.agency_code,
+        "agency_name": agency_name,
+        "procedure_name": procedure_name,
+        "applicant_name": dossier.applicant_name,
+        "applicant_email": dossier.applicant_email,
+        "user_id": dossier.user_id,
+    }

@@ -33,6 +33,7 @@ from portal.dossiers.page_forms import (
 )
 from portal.errors import Conflict, PortalError, ValidationFailed
 from portal.i18n import select_locale
+from portal.payments.queries import dossier_payments
 
 PER_PAGE = 20
 
@@ -181,6 +182,7 @@ def _dossier_page(
         message=message,
         supplement_prefix=SUPPLEMENT_PREFIX,
         new_supplement_files=_new_supplement_files(dossier),
+        fees=dossier_payments(dossier["id"]),
     ), status
 
 

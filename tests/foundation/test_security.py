@@ -78,12 +78,14 @@ def test_rate_limits_answer_429_in_the_error_shape(_tmp_root):
 
     app = make_test_app(_tmp_root, "ratelimit", RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="3 per minute")
     client = app.test_client()
-    statuses = [client.get("/", headers={"Accept": "application/json"}).status_code for _ in range(5)]
+    statuses = [
+        client.get("/tra-cuu-ho-so", headers={"Accept": "application/json"}).status_code for _ in range(5)
+    ]
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3:] == [429, 429]
-    body = client.get("/", headers={"Accept": "application/json"}).get_json()
+    body = client.get("/tra-cuu-ho-so", headers={"Accept": "application/json"}).get_json()
     assert body["status_code"] == 429 and body["errors"][0]["error"] == "RateLimited"
-    page = client.get("/", headers={"Accept": "text/html"})
+    page = client.get("/tra-cuu-ho-so", headers={"Accept": "text/html"})
     assert page.status_code == 429 and page.mimetype == "text/html"
     # Health checks stay reachable for load balancers, and other apps are not affected.
     assert client.get("/healthz").status_code == 200
