@@ -50,12 +50,22 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("SESSION_KEY_PREFIX", "sess:")
     app.config.setdefault("SESSION_USE_SIGNER", False)
     app.config.setdefault("SESSION_PERMANENT", False)
+    # Write the stored session only when a request changed it. Refreshing it on every
+    # request let a slow request (a stylesheet fetched in parallel) write back the copy it
+    # loaded, over the CSRF token a page had just stored: the next form post failed with 400.
+    # Expiry lives in the UserSession / StaffSession rows, not in the store's TTL.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _configure_sqlite(app)
     import portal.accounts.models  # noqa: F401 - register every domain's tables
+    import portal.audit.models  # noqa: F401
     import portal.dossiers.models  # noqa: F401
+    import portal.feedback.models  # noqa: F401
+    import portal.payments.models  # noqa: F401
+    import portal.staff.models  # noqa: F401
+    import portal.sync.models  # noqa: F401
     import services_catalog.models  # noqa: F401
 
     migrate.init_app(app, db, directory=str(_migrations_dir()))
@@ -114,12 +124,44 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dossiers_bp)
     app.register_blueprint(lookup_bp)
     app.register_blueprint(status_bp)
+    from portal.payments import bp as payments_bp
+    from portal.payments import callbacks_bp as payment_callbacks_bp
+    from portal.payments import load_views as load_payment_views
+
+    load_payment_views()
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(payment_callbacks_bp)
+    # The gateway authenticates by signature, not a CSRF token; its own limit applies.
+    csrf.exempt(payment_callbacks_bp)
     from portal.ratelimit import exempt_blueprint
 
     exempt_blueprint(app, status_bp)
+    exempt_blueprint(app, payment_callbacks_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_api.bp)
+    # Catalog reads count only when the cache cannot answer them (CATALOG_QUERY_LIMIT).
+    exempt_blueprint(app, catalog_bp)
+    exempt_blueprint(app, catalog_api.bp)
     app.register_blueprint(apidocs_bp)
+    from portal.sync import bp as sync_bp
+    from portal.sync import files_bp as sync_files_bp
+    from portal.sync import load_views as load_sync_views
+
+    load_sync_views()
+    app.register_blueprint(sync_bp)
+    app.register_blueprint(sync_files_bp)
+    # Partners are limited per partner (SYNC_RATE_LIMIT), not per address.
+    exempt_blueprint(app, sync_bp)
+    csrf.exempt(sync_bp)
+    from portal import feedback, staff
+
+    staff.load_views()
+    feedback.load_views()
+    app.register_blueprint(staff.auth_bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(staff.statistics_bp)
+    app.register_blueprint(feedback.bp)
+    app.register_blueprint(feedback.desk_bp)
     # JSON APIs authenticate by signature or are read-only; CSRF protects browser forms.
     csrf.exempt(catalog_api.bp)
 
@@ -136,6 +178,17 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(catalog_cli)
     app.cli.add_command(worker_command())
+    from portal.sync.cli import deliveries_cli, partners_cli, sync_cli
+
+    app.cli.add_command(partners_cli)
+    app.cli.add_command(deliveries_cli)
+    app.cli.add_command(sync_cli)
+    from portal.payments.cli import payments_cli
+
+    app.cli.add_command(payments_cli)
+    from portal.staff.cli import staff_cli
+
+    app.cli.add_command(staff_cli)
 
 
 def _migrations_dir():

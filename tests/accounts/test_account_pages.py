@@ -4,6 +4,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from flask import Response, request
 
 from portal.accounts.models import User, UserSession
 from portal.extensions import db
@@ -161,3 +162,22 @@ def test_a_replayed_sign_in_form_token_from_another_session_is_refused(client, a
         headers={"Accept": "text/html"},
     )
     assert response.status_code == 400
+
+
+def test_a_request_that_changes_nothing_in_the_session_never_writes_it_back(client, smtp, jobs, app):
+    # The race that cost a citizen a CSRF token: a stylesheet request loads the session, the
+    # page request stores its CSRF token, then the stylesheet request ends. Had it written
+    # its stale copy back, the form posted next would be refused with 400.
+    register_and_verify(client, smtp, jobs)
+    sign_in(client)
+    interface = app.session_interface
+    cookie = session_cookie(client, app)
+    name = app.config["SESSION_COOKIE_NAME"]
+    with app.test_request_context("/static/css/portal.css", headers={"Cookie": f"{name}={cookie}"}):
+        stale = interface.open_session(app, request)
+        stale.get("_ut")  # read, as the user loader does
+        token = csrf_token(client.get("/tai-khoan").get_data(as_text=True))
+        interface.save_session(app, stale, Response())
+    response = client.post("/tai-khoan/dang-xuat", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert client.get("/tai-khoan").status_code == 302  # signed out: the token was still good
