@@ -38,13 +38,24 @@ from bench.setups import CommandFailed, EmbeddedSetup, ProductionSetup, Setup, S
 from bench.targets import page_paths, read_catalog, search_paths
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-TARGETS = ("baseline", "search", "page", "lookup", "webhook", "stats")  # the baseline is always measured
+TARGETS = (
+    "baseline",
+    "search",
+    "page",
+    "lookup",
+    "lookup-api",
+    "webhook",
+    "stats",
+)  # the baseline is always measured
 CATALOG_TARGETS = ("search", "page", "stats")
 # Lookups sent once before timing: cold-cache latencies, and the rate that sizes the pool.
 PRIME_LOOKUPS = 200
 # Prepared lookups per measured lookup second at the primed rate: the steady rate is higher
 # than the cold one, and workers must not run out (a visitor reused posts more than its share).
 LOOKUP_POOL_MARGIN = 3.0
+# The JSON lookups come from client numbers from here on, so no address is shared with a visitor.
+API_FIRST_CLIENT = 1_000_000
+LOOKUP_TARGETS = ("lookup", "lookup-api")
 # Baseline cycles further apart than this (90th / 10th percentile) mean the machine was busy.
 BUSY_SPREAD = 1.5
 # The 1-minute load average before the benchmark started anything of its own.
@@ -142,7 +153,7 @@ def setup_targets(name: str, args: argparse.Namespace) -> list[str]:
     """The targets measured on this setup: the lookup needs dossiers, and the embedded setup
     may be told to skip it (``--embedded-dossiers 0``)."""
     dossiers = args.embedded_dossiers if name == "embedded" else args.dossiers
-    return [t for t in args.targets if t != "lookup" or dossiers > 0]
+    return [t for t in args.targets if t not in LOOKUP_TARGETS or dossiers > 0]
 
 
 def build_setup(name: str, args: argparse.Namespace) -> Setup:
@@ -150,7 +161,9 @@ def build_setup(name: str, args: argparse.Namespace) -> Setup:
     # The synthetic catalog is only needed by the catalog targets.
     procedures = args.procedures if any(t in CATALOG_TARGETS for t in targets) else 0
     dossiers = (
-        0 if "lookup" not in targets else (args.embedded_dossiers if name == "embedded" else args.dossiers)
+        0
+        if not set(LOOKUP_TARGETS) & set(targets)
+        else (args.embedded_dossiers if name == "embedded" else args.dossiers)
     )
     if name == "embedded":
         return EmbeddedSetup(procedures, dossiers)
@@ -167,9 +180,9 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         f"dossiers: {setup.dossiers:,})",
         flush=True,
     )
-    if "lookup" in args.targets and "lookup" not in selected:
+    if set(LOOKUP_TARGETS) & set(args.targets) and not set(LOOKUP_TARGETS) & set(selected):
         print(f"  lookup: skipped on {setup.name} (--embedded-dossiers 0)", flush=True)
-    elif setup.name == "embedded" and "lookup" in selected and setup.dossiers != args.dossiers:
+    elif setup.name == "embedded" and set(LOOKUP_TARGETS) & set(selected) and setup.dossiers != args.dossiers:
         print(
             f"  lookup: {setup.dossiers:,} dossiers in SQLite (--embedded-dossiers), not the "
             f"{args.dossiers:,} the production setup gets",
@@ -199,9 +212,10 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         flush=True,
     )
     lookups = []
-    if "lookup" in selected:
-        # Enough distinct dossiers for any pool this machine can use; each code is posted once.
-        lookups = sample_lookups(setup.env["DATABASE_URL"], min(setup.dossiers, 60_000))
+    if set(LOOKUP_TARGETS) & set(selected):
+        # Enough distinct dossiers for any pool this machine can use; each code is posted once
+        # (the page takes them from the front, the API from the back).
+        lookups = sample_lookups(setup.env["DATABASE_URL"], min(setup.dossiers, 120_000))
 
     logs = setup.workdir / "logs"
     logs.mkdir(exist_ok=True)
@@ -218,6 +232,7 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         "search": portal,
         "page": portal,
         "lookup": portal,
+        "lookup-api": portal,
         "webhook": portal,
         "stats": portal,
     }
@@ -244,6 +259,8 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
             _show_failures(target, result, primed[target], portal, paths[target])
         if "lookup" in selected:
             requests["lookup"], lookup_info, primed["lookup"] = prepare_lookups(setup, portal, lookups, args)
+        if "lookup-api" in selected:
+            requests["lookup-api"], primed["lookup-api"] = prepare_api_lookups(portal, lookups[::-1], args)
         if "webhook" in selected:
             requests["webhook"] = webhook_load.requests_for(HOST, portal.port, webhook_payments)
 
@@ -288,13 +305,13 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
                 and summary["unexpected"] == 0
                 and summary["errors"] == 0
             )
-        if target == "lookup":
-            summary.update(lookup_info)
-            share = len(requests["lookup"]) // args.concurrency
+        if target in LOOKUP_TARGETS:
+            summary.update(lookup_info if target == "lookup" else {"dossiers": setup.dossiers})
+            share = len(requests[target]) // args.concurrency
             summary["prepared_lookups_reused"] = result.most_sent_by_a_worker > share
             if summary["prepared_lookups_reused"]:
                 print(
-                    f"  ! lookup: a worker sent {result.most_sent_by_a_worker} lookups, more than its "
+                    f"  ! {target}: a worker sent {result.most_sent_by_a_worker} lookups, more than its "
                     f"{share} prepared ones: some visitors posted twice their share (raise LOOKUP_POOL_MARGIN)",
                     flush=True,
                 )
@@ -405,6 +422,44 @@ def prepare_lookups(setup: Setup, portal: Server, lookups: list, args: argparse.
         "form_get": {k: form[k] for k in ("ok", "unexpected", "errors", "p50_ms", "p99_ms", "max_ms")},
     }
     return prepared, info, primed
+
+
+def prepare_api_lookups(portal: Server, lookups: list, args: argparse.Namespace):
+    """Prime the JSON lookup, then prepare enough distinct lookups for the timed windows.
+
+    Returns (the prepared requests, the priming summary).
+    """
+    per_address = args.lookups_per_visitor
+    priming = lookup_load.api_requests(
+        HOST, portal.port, API_FIRST_CLIENT, lookups[:PRIME_LOOKUPS], per_address
+    )
+    began = time.perf_counter()
+    result = run_once(HOST, portal.port, priming, concurrency=args.concurrency)
+    elapsed = time.perf_counter() - began
+    primed = result.summary()
+    rate = result.answered / elapsed if elapsed > 0 else 0.0
+    print(
+        f"  primed lookup-api: {result.answered} JSON lookups once (cold): "
+        f"p50 {_num(result.percentile(0.5), '.1f')} ms, max {primed['max_ms']} ms, {rate:.0f}/s",
+        flush=True,
+    )
+    _show_failures("lookup-api", result, primed, portal, priming)
+    seconds = args.duration + args.warmup_cycles * args.window
+    remaining = lookups[PRIME_LOOKUPS:]
+    wanted = max(400, math.ceil(rate * seconds * LOOKUP_POOL_MARGIN))
+    if wanted > len(remaining):
+        print(
+            f"  ! lookup-api: only {len(remaining)} distinct dossiers sampled for {wanted} wanted", flush=True
+        )
+    first = API_FIRST_CLIENT + math.ceil(PRIME_LOOKUPS / per_address)
+    prepared = lookup_load.api_requests(HOST, portal.port, first, remaining[:wanted], per_address)
+    found = sum(1 for r in prepared if r.status == 200)
+    print(
+        f"  lookup-api: {len(prepared)} JSON lookups prepared ({found} right code and number, "
+        f"{len(prepared) - found} wrong), {per_address} per client address",
+        flush=True,
+    )
+    return prepared, primed
 
 
 _PROFILE_SHOWN = (

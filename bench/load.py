@@ -21,6 +21,7 @@ target: on a 2-core machine the client shares the CPU with the server it measure
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import signal
 import socket
@@ -170,6 +171,16 @@ def build_post(host: str, port: int, path: str, form: dict[str, str], cookie: st
         "Content-Type: application/x-www-form-urlencoded\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode("ascii") + body
+
+
+def build_json_post(host: str, port: int, path: str, body: dict) -> bytes:
+    """A JSON POST as an app sends it: no cookie, no CSRF token."""
+    data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: opendvc-bench\r\n"
+        "Accept: application/json\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+    ).encode("ascii") + data
 
 
 def fetch(host: str, port: int, request: bytes, source: str | None = None) -> tuple[int, bytes]:

@@ -23,10 +23,20 @@ import time
 from dataclasses import dataclass
 
 from bench.dossiers import Lookup
-from bench.load import LoadResult, Request, _quiet_child, build_post, build_request, fetch_with_head
+from bench.load import (
+    LoadResult,
+    Request,
+    _quiet_child,
+    build_json_post,
+    build_post,
+    build_request,
+    fetch_with_head,
+)
 
 LOOKUP_PATH = "/tra-cuu-ho-so"
 RESULT_MARKER = b'class="lookup-result"'
+API_PATH = "/api/v1/dossiers/lookup"
+API_MARKER = b'"timeliness":'
 # The portal's limit is 10 lookups per 15 minutes per client address; a visitor stays below.
 LOOKUPS_PER_VISITOR = 5
 _FIRST_CLIENT = (127 << 24) | (64 << 16)  # 127.64.0.0
@@ -152,6 +162,25 @@ def lookup_requests(
                 source=visitor.address,
                 status=200 if lookup.found else 404,
                 marker=RESULT_MARKER if lookup.found else None,
+            )
+        )
+    return requests
+
+
+def api_requests(
+    host: str, port: int, first_client: int, lookups: list[Lookup], per_address: int = LOOKUPS_PER_VISITOR
+) -> list[Request]:
+    """The same lookups through the JSON API (an app: no form, no session), ``per_address``
+    from each loopback address from client number ``first_client`` on, under the limits."""
+    requests = []
+    for n, lookup in enumerate(lookups):
+        body = {"code": lookup.code, "secret": lookup.secret}
+        requests.append(
+            Request(
+                build_json_post(host, port, API_PATH, body),
+                source=client_address(first_client + n // per_address),
+                status=200 if lookup.found else 404,
+                marker=API_MARKER if lookup.found else None,
             )
         )
     return requests

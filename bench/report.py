@@ -7,6 +7,7 @@ LABELS = {
     "search": "search API /api/v1/procedures",
     "page": "procedure page /thu-tuc/<code>",
     "lookup": "dossier lookup POST /tra-cuu-ho-so",
+    "lookup-api": "dossier lookup JSON POST /api/v1/dossiers/lookup",
     "webhook": "payment webhook POST (3 events/pay)",
     "stats": "public statistics /thong-ke",
 }

@@ -123,6 +123,9 @@ def register_blueprints(app: Flask) -> None:
     load_dossier_views()
     app.register_blueprint(dossiers_bp)
     app.register_blueprint(lookup_bp)
+    from portal.dossiers import lookup_api
+
+    app.register_blueprint(lookup_api.bp)
     app.register_blueprint(status_bp)
     from portal.payments import bp as payments_bp
     from portal.payments import callbacks_bp as payment_callbacks_bp
@@ -164,6 +167,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback.desk_bp)
     # JSON APIs authenticate by signature or are read-only; CSRF protects browser forms.
     csrf.exempt(catalog_api.bp)
+    csrf.exempt(lookup_api.bp)
+    # The lookup API has its own, stricter limits per address and per code.
+    exempt_blueprint(app, lookup_api.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -61,6 +61,11 @@ class Conflict(PortalError):
     token = "Conflict"
 
 
+class UnsupportedMediaType(PortalError):
+    status_code = 415
+    token = "UnsupportedMediaType"
+
+
 class RateLimited(PortalError):
     status_code = 429
     token = "RateLimited"

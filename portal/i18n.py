@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import flask_babel
 from flask import Flask, current_app, g, has_request_context, request
+from flask.globals import _cv_app
 
 LANG_COOKIE = "lang"
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -32,10 +34,39 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _translations():
+    """This context's catalog, looked up once per locale.
+
+    Flask-Babel resolves the domain, the locale and its cache key on every call (about 25 µs,
+    twenty-odd times a page); this keeps what it answered on ``g`` beside the locale it was
+    for, so a ``force_locale`` block (which swaps the locale object) gets its own catalog.
+    """
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return flask_babel.get_translations()
+    store = app_ctx.g.__dict__
+    state = store.get("_flask_babel")
+    cached = store.get("_portal_translations")
+    if cached is not None and state is not None and cached[0] is getattr(state, "babel_locale", None):
+        return cached[1]
+    translations = flask_babel.get_translations()
+    state = store.get("_flask_babel")
+    store["_portal_translations"] = (getattr(state, "babel_locale", None), translations)
+    return translations
+
+
 def register_i18n(app: Flask) -> None:
     from portal.extensions import babel
 
     babel.init_app(app, locale_selector=select_locale)
+    # The same callables Flask-Babel installs, on the catalog looked up once per request.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
     @app.before_request
     def remember_choice():

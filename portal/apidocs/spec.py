@@ -21,7 +21,7 @@ DOCS_PATH = "/api/docs"
 SPEC_PATH = "/api/v1/openapi.json"
 
 # Modules contributing paths and components, in the order the docs page lists them.
-PARTS = ("portal.catalog.schemas", "portal.sync.schemas")
+PARTS = ("portal.catalog.schemas", "portal.dossiers.schemas", "portal.sync.schemas")
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from portal.accounts.service import normalize_phone
 from portal.db import utcnow
 from portal.dossiers import queries
-from portal.dossiers.statuses import status_name, timeliness, vn_iso
+from portal.dossiers.statuses import judge, status_name, vn_iso
 from portal.errors import NotFound
 from portal.ratelimit import hit
 
@@ -43,10 +43,10 @@ def public_lookup(unsafe_code: str | None, unsafe_secret: str | None) -> dict:
     hit(limit, "dossier-lookup-code", code[:64].upper() or "-")
     secret = _normalise_secret(unsafe_secret)
     usable = 0 < len(code) <= 64 and "\x00" not in code
-    dossier = queries.find_for_lookup(code) if usable else None
+    row = queries.find_for_lookup(code) if usable else None
     candidates = (
-        [_normalise_secret(dossier.applicant_phone), _normalise_secret(dossier.applicant_id_number)]
-        if dossier is not None
+        [_normalise_secret(row.applicant_phone), _normalise_secret(row.applicant_id_number)]
+        if row is not None
         else ["", ""]
     )
     matched = False
@@ -54,16 +54,15 @@ def public_lookup(unsafe_code: str | None, unsafe_secret: str | None) -> dict:
         # Digests make the comparison take the same time whatever the lengths.
         same = hmac.compare_digest(_digest(candidate), _digest(secret))
         matched = matched or (same and len(candidate) >= 9)
-    if dossier is None or not matched:
+    if row is None or not matched:
         raise NotFound(_("No dossier matches this code and phone or ID number."), token="NotFound")
-    summary = queries.serialize_summary(dossier)
     return {
-        "code": dossier.code,
-        "procedure_name": summary["procedure_name"],
-        "agency_name": summary["agency_name"],
-        "status": dossier.status,
-        "status_name": status_name(dossier.status),
-        "received_at": vn_iso(dossier.received_at),
-        "due_at": vn_iso(dossier.due_at),
-        "timeliness": timeliness(dossier, utcnow()),
+        "code": row.code,
+        "procedure_name": row.procedure_name,
+        "agency_name": row.agency_name,
+        "status": row.status,
+        "status_name": status_name(row.status),
+        "received_at": vn_iso(row.received_at),
+        "due_at": vn_iso(row.due_at),
+        "timeliness": judge(row.status, row.due_at, row.finished_at, bool(row.paused), utcnow()),
     }

@@ -18,9 +18,12 @@ from portal.db import utcnow
 from portal.dossiers.models import (
     DELIVERED,
     FINAL_STATUSES,
+    READY,
+    REFUSED,
     SUPPLEMENT,
     Attachment,
     Dossier,
+    DossierEvent,
     DossierPause,
     Rating,
 )
@@ -409,5 +412,49 @@ def get_draft(user: User, dossier_id) -> dict:
     }
 
 
-def find_for_lookup(code: str) -> Dossier | None:
-    return db.session.scalar(sa.select(Dossier).where(Dossier.code == code, Dossier.state == "filed"))
+def _lookup_statement() -> sa.Select:
+    """Everything the public lookup shows, in one statement on plain tables (no ORM state):
+    the dossier's row, the procedure's and agency's names, when its result was first ready
+    (or it was refused) and whether a pause is open."""
+    dossiers, events, pauses = Dossier.__table__, DossierEvent.__table__, DossierPause.__table__
+    procedures, agencies = Procedure.__table__, Agency.__table__
+    finished = (
+        sa.select(sa.func.min(events.c.occurred_at))
+        .where(
+            events.c.dossier_id == dossiers.c.id,
+            events.c.result == "applied",
+            events.c.status.in_((READY, DELIVERED, REFUSED)),
+        )
+        .scalar_subquery()
+    )
+    paused = sa.exists().where(pauses.c.dossier_id == dossiers.c.id, pauses.c.ended_at.is_(None))
+    return (
+        sa.select(
+            dossiers.c.code,
+            dossiers.c.status,
+            dossiers.c.applicant_phone,
+            dossiers.c.applicant_id_number,
+            dossiers.c.received_at,
+            dossiers.c.due_at,
+            sa.func.coalesce(procedures.c.name, dossiers.c.procedure_code).label("procedure_name"),
+            sa.func.coalesce(agencies.c.name, dossiers.c.agency_code).label("agency_name"),
+            sa.type_coerce(finished, sa.DateTime(timezone=True)).label("finished_at"),
+            paused.label("paused"),
+        )
+        .select_from(dossiers)
+        .outerjoin(procedures, procedures.c.id == dossiers.c.procedure_id)
+        .outerjoin(agencies, agencies.c.id == dossiers.c.agency_id)
+        .where(dossiers.c.code == sa.bindparam("code"), dossiers.c.state == "filed")
+    )
+
+
+_LOOKUP: sa.Select | None = None
+
+
+def find_for_lookup(code: str) -> sa.Row | None:
+    """The public lookup's facts about the filed dossier with this code (see
+    :func:`_lookup_statement`), or None."""
+    global _LOOKUP
+    if _LOOKUP is None:
+        _LOOKUP = _lookup_statement()
+    return db.session.connection().execute(_LOOKUP, {"code": code}).first()

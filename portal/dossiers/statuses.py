@@ -78,19 +78,31 @@ def timeliness(dossier, now: datetime) -> str | None:
     withdrawn one is not judged. An open one is on time until its due date passes, and
     paused while a pause is open.
     """
-    due = aware(dossier.due_at)
-    if due is None or dossier.status is None or dossier.status == WITHDRAWN:
+    if dossier.due_at is None or dossier.status is None or dossier.status == WITHDRAWN:
         return None
     done = [
         aware(e.occurred_at)
         for e in dossier.events
         if e.result == "applied" and e.status in (READY, DELIVERED, REFUSED)
     ]
-    if done:
-        finished = min(done)
+    paused = dossier.status in PAUSED_STATUSES and any(p.ended_at is None for p in dossier.pauses)
+    return judge(dossier.status, dossier.due_at, min(done) if done else None, paused, now)
+
+
+def judge(
+    status: int | None, due_at: datetime | None, finished_at: datetime | None, paused: bool, now: datetime
+) -> str | None:
+    """:func:`timeliness` from the facts a query can fetch in one statement: the status, the
+    due date, when the result was first ready or the dossier refused (its first applied
+    event in 9, 10 or 3), and whether a pause is open."""
+    due = aware(due_at)
+    if due is None or status is None or status == WITHDRAWN:
+        return None
+    if finished_at is not None:
+        finished = aware(finished_at)
         if finished.astimezone(VN_TZ).date() < due.astimezone(VN_TZ).date():
             return "early"
         return "on_time" if finished <= due else "late"
-    if dossier.status in PAUSED_STATUSES and any(p.ended_at is None for p in dossier.pauses):
+    if status in PAUSED_STATUSES and paused:
         return "paused"
     return "on_time" if aware(now) <= due else "late"
