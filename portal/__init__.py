@@ -150,6 +150,10 @@ def register_blueprints(app: Flask) -> None:
     load_sync_views()
     app.register_blueprint(sync_bp)
     app.register_blueprint(sync_files_bp)
+    from portal.sync import deliveries_bp, partners_bp
+
+    app.register_blueprint(deliveries_bp)
+    app.register_blueprint(partners_bp)
     # Partners are limited per partner (SYNC_RATE_LIMIT), not per address.
     exempt_blueprint(app, sync_bp)
     csrf.exempt(sync_bp)
