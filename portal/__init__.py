@@ -131,6 +131,9 @@ def register_blueprints(app: Flask) -> None:
     load_payment_views()
     app.register_blueprint(payments_bp)
     app.register_blueprint(payment_callbacks_bp)
+    from portal.payments import admin_bp as payments_admin_bp
+
+    app.register_blueprint(payments_admin_bp)
     # The gateway authenticates by signature, not a CSRF token; its own limit applies.
     csrf.exempt(payment_callbacks_bp)
     from portal.ratelimit import exempt_blueprint
@@ -139,6 +142,10 @@ def register_blueprints(app: Flask) -> None:
     exempt_blueprint(app, payment_callbacks_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_api.bp)
+    from portal.catalog import admin_bp as catalog_admin_bp
+    from portal.catalog import backoffice_views as catalog_backoffice_views  # noqa: F401
+
+    app.register_blueprint(catalog_admin_bp)
     # Catalog reads count only when the cache cannot answer them (CATALOG_QUERY_LIMIT).
     exempt_blueprint(app, catalog_bp)
     exempt_blueprint(app, catalog_api.bp)
