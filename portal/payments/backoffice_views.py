@@ -134,7 +134,11 @@ def _range_form() -> ReconcileForm:
 @admin_bp.route("/doi-soat", methods=["GET", "POST"])
 def reconciliation():
     form, status, shown = _range_form(), 200, None
-    valid = form.validate_on_submit() if request.method == "POST" else form.validate()
+    if request.method == "POST":
+        valid = form.validate_on_submit()
+    else:
+        # The opening page shows the default range, which needs no checking.
+        valid = not request.args or form.validate()
     if valid:
         try:
             if request.method == "POST":
