@@ -27,9 +27,9 @@ from portal.payments.models import (
     SUCCEEDED,
     Payment,
     PaymentEvent,
+    Receipt,
     ReconciliationMismatch,
     ReconciliationRun,
-    Receipt,
     Refund,
 )
 from portal.payments.refunds import refund_payment, refundable

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField
+from wtforms import HiddenField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from portal.sync.partners import CODE_PATTERN
@@ -45,7 +45,3 @@ class PartnerCreateForm(FlaskForm):
 
 class SwitchForm(FlaskForm):
     active = HiddenField(validators=[DataRequired(), Regexp(r"^(on|off)$")])
-
-
-class ConfirmForm(FlaskForm):
-    confirm = BooleanField(_l("I understand"), validators=[DataRequired()])

@@ -38,7 +38,9 @@ def signed_in(app, role: str, *, agencies: tuple[str, ...] = (), email: str | No
 
 def audit(action: str) -> list[AuditEntry]:
     db.session.expire_all()
-    return list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+    return list(
+        db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))
+    )
 
 
 def delivery_state(delivery_id: str) -> str:

@@ -30,7 +30,9 @@ def test_a_supervisor_sees_a_failed_delivery_and_sends_it_again_which_is_audited
     assert delivery_state(delivery_id) == "pending"
     (entry,) = audit("delivery.retry")
     assert entry.actor_id == staff.id and entry.target_id == delivery_id
-    assert entry.changes["state"] == ["failed", "pending"] and entry.changes["dossier_code"] == dossier["code"]
+    assert (
+        entry.changes["state"] == ["failed", "pending"] and entry.changes["dossier_code"] == dossier["code"]
+    )
 
 
 def test_retrying_a_delivery_that_is_no_longer_failed_is_refused_with_a_message_and_audited_once(app, jobs):
@@ -98,7 +100,9 @@ def test_an_officer_sees_and_retries_only_deliveries_of_dossiers_at_their_agenci
     assert dossier["code"] not in outsider.get(f"{LIST}?state=all").get_data(as_text=True)
     assert outsider.get(f"{LIST}{delivery_id}").status_code == 404
     assert outsider.post(f"{LIST}{delivery_id}/gui-lai", data={"csrf_token": token}).status_code == 404
-    assert outsider.post(f"{LIST}gui-lai", data={"csrf_token": token, "ids": [delivery_id]}).status_code == 404
+    assert (
+        outsider.post(f"{LIST}gui-lai", data={"csrf_token": token, "ids": [delivery_id]}).status_code == 404
+    )
     assert delivery_state(delivery_id) == "failed"
     insider, _officer, token = signed_in(
         app, "agency_officer", agencies=("000.00.00.G15",), email="g15@dichvucong.example.vn"
@@ -112,7 +116,9 @@ def test_a_retry_without_the_csrf_token_is_refused_and_changes_nothing(app, jobs
     _dossier, delivery_id = _world(jobs)
     client, _staff, _token = signed_in(app, "admin")
     assert client.post(f"{LIST}{delivery_id}/gui-lai").status_code == 400
-    assert client.post(f"{LIST}gui-lai", data={"ids": [delivery_id], "csrf_token": "forged"}).status_code == 400
+    assert (
+        client.post(f"{LIST}gui-lai", data={"ids": [delivery_id], "csrf_token": "forged"}).status_code == 400
+    )
     assert delivery_state(delivery_id) == "failed" and audit("delivery.retry") == []
 
 
@@ -124,7 +130,9 @@ def test_the_last_error_never_shows_a_secret_or_signature(app, jobs):
     client, _staff, _token = signed_in(app, "admin")
     for page in (client.get(f"{LIST}{delivery_id}"), client.get(LIST)):
         html = page.get_data(as_text=True)
-        assert "pss_SECRETVALUE123" not in html and "abc123" not in html and "the partner answered 401" in html
+        assert (
+            "pss_SECRETVALUE123" not in html and "abc123" not in html and "the partner answered 401" in html
+        )
 
 
 def test_an_unknown_state_in_the_filter_is_named_next_to_the_filter(app, jobs):

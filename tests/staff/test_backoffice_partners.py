@@ -21,7 +21,12 @@ def test_a_new_partner_s_secret_is_shown_once_not_cached_and_never_logged_or_aud
     client, staff, token = signed_in(app, "admin")
     response = client.post(
         PAGE,
-        data={"csrf_token": token, "code": "H56", "name": "Một cửa Quảng Ninh", "base_url": "https://h56.example.vn/api"},
+        data={
+            "csrf_token": token,
+            "code": "H56",
+            "name": "Một cửa Quảng Ninh",
+            "base_url": "https://h56.example.vn/api",
+        },
     )
     assert response.status_code == 200
     assert "no-store" in response.headers["Cache-Control"]
@@ -32,7 +37,9 @@ def test_a_new_partner_s_secret_is_shown_once_not_cached_and_never_logged_or_aud
     (entry,) = audit("partner.create")
     assert entry.actor_id == staff.id and entry.changes["code"] == "H56"
     assert secret not in str(entry.changes)
-    assert all(secret not in record.getMessage() and secret not in str(record.__dict__) for record in caplog.records)
+    assert all(
+        secret not in record.getMessage() and secret not in str(record.__dict__) for record in caplog.records
+    )
 
 
 def test_rotating_shows_the_new_secret_once_and_a_third_secret_is_refused_until_the_old_is_revoked(app):
@@ -59,16 +66,22 @@ def test_the_only_active_secret_cannot_be_revoked_and_unknown_secrets_or_partner
     client, _staff, token = signed_in(app, "admin")
     last = client.post(f"{PAGE}H56/khoa/{secret_id}/thu-hoi", data={"csrf_token": token})
     assert last.status_code == 409
-    assert client.post(f"{PAGE}H56/khoa/{secret_id + 99}/thu-hoi", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(f"{PAGE}H56/khoa/{secret_id + 99}/thu-hoi", data={"csrf_token": token}).status_code == 404
+    )
     assert client.post(f"{PAGE}H99/khoa-moi", data={"csrf_token": token}).status_code == 404
-    assert client.post(f"{PAGE}H99/trang-thai", data={"csrf_token": token, "active": "off"}).status_code == 404
+    assert (
+        client.post(f"{PAGE}H99/trang-thai", data={"csrf_token": token, "active": "off"}).status_code == 404
+    )
     assert len(partners.find_caller("H56").secrets) == 1 and audit("partner.revoke_secret") == []
 
 
 def test_turning_a_partner_off_and_on_is_audited_and_takes_effect(app):
     partners.create_partner("H56")
     client, staff, token = signed_in(app, "admin")
-    assert client.post(f"{PAGE}H56/trang-thai", data={"csrf_token": token, "active": "off"}).status_code == 302
+    assert (
+        client.post(f"{PAGE}H56/trang-thai", data={"csrf_token": token, "active": "off"}).status_code == 302
+    )
     assert partners.find_caller("H56") is None
     assert client.post(f"{PAGE}H56/trang-thai", data={"csrf_token": token, "active": "on"}).status_code == 302
     assert partners.find_caller("H56") is not None

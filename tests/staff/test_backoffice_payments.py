@@ -39,7 +39,9 @@ def _paid(gateway) -> tuple[dict, dict]:
 def _refund(client, payment_id: int, token: str, **data):
     page = client.get(f"{BASE}{payment_id}").get_data(as_text=True)
     expected = page.split('name="expected" type="hidden" value="', 1)[1].split('"', 1)[0]
-    return client.post(f"{BASE}{payment_id}/hoan-tien", data={"csrf_token": token, "expected": expected, **data})
+    return client.post(
+        f"{BASE}{payment_id}/hoan-tien", data={"csrf_token": token, "expected": expected, **data}
+    )
 
 
 def test_payments_are_found_by_dossier_code_payment_number_gateway_reference_and_state(app, jobs, gateway):
@@ -83,9 +85,9 @@ def test_an_officer_of_another_agency_neither_finds_nor_opens_the_payment(app, j
     client, _staff, _token = signed_in(
         app, "agency_officer", agencies=("000.00.00.H22",), email="h22@dichvucong.example.vn"
     )
-    assert f'href="{BASE}{payment["id"]}"' not in client.get(f"{BASE}?dossier_code={dossier['code']}").get_data(
-        as_text=True
-    )
+    assert f'href="{BASE}{payment["id"]}"' not in client.get(
+        f"{BASE}?dossier_code={dossier['code']}"
+    ).get_data(as_text=True)
     assert client.get(f"{BASE}{payment['id']}").status_code == 404
     assert client.get(f"{BASE}{payment['id']}/bien-lai").status_code == 404
     assert client.get(f"{BASE}999999").status_code == 404
@@ -97,7 +99,13 @@ def test_a_partial_refund_with_its_reason_is_made_once_even_if_the_form_is_sent_
     page = client.get(f"{BASE}{payment['id']}").get_data(as_text=True)
     expected = page.split('name="expected" type="hidden" value="', 1)[1].split('"', 1)[0]
     assert expected == str(TOTAL)
-    form = {"csrf_token": token, "expected": expected, "scope": "partial", "amount": "50000", "reason": "Thu thừa lệ phí"}
+    form = {
+        "csrf_token": token,
+        "expected": expected,
+        "scope": "partial",
+        "amount": "50000",
+        "reason": "Thu thừa lệ phí",
+    }
     first = client.post(f"{BASE}{payment['id']}/hoan-tien", data=form)
     assert first.status_code == 302
     replay = client.post(f"{BASE}{payment['id']}/hoan-tien", data=form)
@@ -113,7 +121,10 @@ def test_a_partial_refund_with_its_reason_is_made_once_even_if_the_form_is_sent_
 def test_a_full_refund_gives_back_all_that_is_left(app, jobs, gateway):
     _dossier, payment = _paid(gateway)
     client, _staff, token = signed_in(app, "admin")
-    assert _refund(client, payment["id"], token, scope="partial", amount="20000", reason="Một phần").status_code == 302
+    assert (
+        _refund(client, payment["id"], token, scope="partial", amount="20000", reason="Một phần").status_code
+        == 302
+    )
     assert _refund(client, payment["id"], token, scope="full", reason="Hồ sơ bị từ chối").status_code == 302
     row = payment_row(payment["id"])
     assert row.state == "refunded" and row.amount_refunded == TOTAL
@@ -137,7 +148,12 @@ def test_refunds_above_what_is_left_or_without_a_reason_are_refused_with_message
         data={"csrf_token": token, "expected": "x", "scope": "full", "reason": "Thử"},
     )
     assert forged.status_code == 400
-    assert client.post(f"{BASE}{payment['id']}/hoan-tien", data={"scope": "full", "reason": "x", "expected": "1"}).status_code == 400
+    assert (
+        client.post(
+            f"{BASE}{payment['id']}/hoan-tien", data={"scope": "full", "reason": "x", "expected": "1"}
+        ).status_code
+        == 400
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
     assert payment_row(payment["id"]).amount_refunded == 0 and audit("payment.refund") == []
 
@@ -145,7 +161,9 @@ def test_refunds_above_what_is_left_or_without_a_reason_are_refused_with_message
 def test_agents_and_officers_cannot_refund(app, jobs, gateway):
     _dossier, payment = _paid(gateway)
     for role, agencies in (("agent", ()), ("agency_officer", ("000.00.00.G15",))):
-        client, _staff, token = signed_in(app, role, agencies=agencies, email=f"{role}-r@dichvucong.example.vn")
+        client, _staff, token = signed_in(
+            app, role, agencies=agencies, email=f"{role}-r@dichvucong.example.vn"
+        )
         response = client.post(
             f"{BASE}{payment['id']}/hoan-tien",
             data={"csrf_token": token, "expected": str(TOTAL), "scope": "full", "reason": "Thử"},

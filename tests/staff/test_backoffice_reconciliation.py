@@ -61,6 +61,9 @@ def test_the_page_opens_on_the_last_seven_days_and_is_closed_to_agents_and_offic
     assert client.get(PAGE).status_code == 200
     for role in ("agent", "agency_officer"):
         other, _s, _t = signed_in(
-            app, role, agencies=("000.00.00.H22",) if role == "agency_officer" else (), email=f"{role}@x.example.vn"
+            app,
+            role,
+            agencies=("000.00.00.H22",) if role == "agency_officer" else (),
+            email=f"{role}@x.example.vn",
         )
         assert other.get(PAGE).status_code == 403 and other.get(f"{PAGE}.csv").status_code == 403
