@@ -134,6 +134,9 @@ def register_blueprints(app: Flask) -> None:
     load_payment_views()
     app.register_blueprint(payments_bp)
     app.register_blueprint(payment_callbacks_bp)
+    from portal.payments import admin_bp as payments_admin_bp
+
+    app.register_blueprint(payments_admin_bp)
     # The gateway authenticates by signature, not a CSRF token; its own limit applies.
     csrf.exempt(payment_callbacks_bp)
     from portal.ratelimit import exempt_blueprint
@@ -142,6 +145,10 @@ def register_blueprints(app: Flask) -> None:
     exempt_blueprint(app, payment_callbacks_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(catalog_api.bp)
+    from portal.catalog import admin_bp as catalog_admin_bp
+    from portal.catalog import backoffice_views as catalog_backoffice_views  # noqa: F401
+
+    app.register_blueprint(catalog_admin_bp)
     # Catalog reads count only when the cache cannot answer them (CATALOG_QUERY_LIMIT).
     exempt_blueprint(app, catalog_bp)
     exempt_blueprint(app, catalog_api.bp)
@@ -153,6 +160,10 @@ def register_blueprints(app: Flask) -> None:
     load_sync_views()
     app.register_blueprint(sync_bp)
     app.register_blueprint(sync_files_bp)
+    from portal.sync import deliveries_bp, partners_bp
+
+    app.register_blueprint(deliveries_bp)
+    app.register_blueprint(partners_bp)
     # Partners are limited per partner (SYNC_RATE_LIMIT), not per address.
     exempt_blueprint(app, sync_bp)
     csrf.exempt(sync_bp)

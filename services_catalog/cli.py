@@ -51,7 +51,7 @@ def _run_import(procedures, **options):
     from services_catalog.importer import ImportFileError, import_catalog
 
     try:
-        report = import_catalog(procedures, progress_factory=_progress, **options)
+        report = import_catalog(procedures, progress_factory=_progress, started_by="flask catalog", **options)
     except ImportFileError as exc:
         raise click.ClickException(f"{exc}. Nothing was imported.") from exc
     _print_report(report)

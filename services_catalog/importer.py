@@ -61,6 +61,7 @@ def import_records(
     agencies: Any = None,
     provinces: Any = None,
     progress: Callable[[int], None] | None = None,
+    started_by: str | None = None,
 ) -> ImportReport:
     """Import parsed JSON (procedure records, optional agencies and provinces documents).
 
@@ -115,6 +116,8 @@ def import_records(
         unchanged=report.unchanged,
         retired=report.retired,
         rejected=report.rejected,
+        warnings=report.warnings,
+        started_by=(started_by or None) and started_by[:254],
         finished_at=utcnow(),
     )
     db.session.add(log_entry)
@@ -130,8 +133,11 @@ def import_catalog(
     provinces_path: str | Path | None = None,
     full: bool = True,
     progress_factory: Callable[[int], Any] | None = None,
+    started_by: str | None = None,
 ) -> ImportReport:
     """Import the files in one transaction and invalidate cached catalog reads.
+
+    ``started_by`` is recorded with the run (who started it).
 
     Every file is read and parsed before the database is touched.
 
@@ -153,10 +159,16 @@ def import_catalog(
                     agencies=agencies,
                     provinces=provinces,
                     progress=bar.update,
+                    started_by=started_by,
                 )
         else:
             report = import_records(
-                records, full=full, source=str(procedures_path), agencies=agencies, provinces=provinces
+                records,
+                full=full,
+                source=str(procedures_path),
+                agencies=agencies,
+                provinces=provinces,
+                started_by=started_by,
             )
         db.session.commit()
     except BaseException:

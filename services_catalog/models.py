@@ -289,7 +289,8 @@ class OnlineService(db.Model):
 
 
 class CatalogImport(db.Model):
-    """One run of ``flask catalog import``: what it changed and what it rejected."""
+    """One run of an import (``flask catalog import``, or the back office): what it changed,
+    what it rejected, what it warned about, and who started it."""
 
     __tablename__ = "catalog_imports"
 
@@ -303,6 +304,10 @@ class CatalogImport(db.Model):
     unchanged: Mapped[int] = mapped_column(default=0)
     retired: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[list] = mapped_column(sa.JSON, default=list)  # [{"code", "reason"}]
+    # [{"code", "message"}]: records imported without something they carried.
+    warnings: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    # A staff member's e-mail (the back office) or "flask catalog" (the shell).
+    started_by: Mapped[str | None] = mapped_column(sa.String(254))
 
     def serialize(self) -> dict[str, Any]:
         return {
@@ -316,4 +321,6 @@ class CatalogImport(db.Model):
             "unchanged": self.unchanged,
             "retired": self.retired,
             "rejected": list(self.rejected or []),
+            "warnings": list(self.warnings or []),
+            "started_by": self.started_by,
         }

@@ -56,13 +56,25 @@ def _settle_state(payment: Payment) -> None:
 
 
 @transactional
-def _reserve(payment_id: int, amount: int, actor: str, reason: str) -> int:
+def _reserve(
+    payment_id: int, amount: int, actor: str, reason: str, expected_left: int | None = None, staff=None
+) -> int:
     payment = lock_payment(payment_id)
     if payment is None:
         raise NotFound(_("This payment does not exist."))
     if payment.state not in (SUCCEEDED, PARTIALLY_REFUNDED):
         raise Conflict(_("Only a paid payment can be refunded."), token="NotRefundable")
     left = refundable(payment)
+    if expected_left is not None and expected_left != left:
+        # Checked under the payment's lock: a form sent twice (or by two people) that saw
+        # the same amount left refunds once; the second finds the amount changed.
+        raise Conflict(
+            _(
+                "This payment changed since the page was opened (a refund was made meanwhile). "
+                "Nothing was refunded now: check the payment and try again."
+            ),
+            token="RefundStale",
+        )
     if amount > left:
         raise Conflict(
             _(
@@ -84,7 +96,7 @@ def _reserve(payment_id: int, amount: int, actor: str, reason: str) -> int:
     db.session.flush()
     # Written with the refund, in its transaction: an audited refund is a refund that exists.
     record(
-        actor,
+        staff or actor,
         "payment.refund",
         payment,
         {"refund_id": refund.id, "amount": amount, "refundable_before": left, "reason": reason},
@@ -115,7 +127,15 @@ def _finish(refund_id: int, result: GatewayRefund | None, error: str | None) -> 
     return serialize(refund)
 
 
-def refund_payment(payment_id: int, amount, *, actor: str, reason: str) -> dict:
+def refund_payment(
+    payment_id: int,
+    amount,
+    *,
+    actor: str,
+    reason: str,
+    expected_refundable: int | None = None,
+    staff=None,
+) -> dict:
     """Refund ``amount`` đồng of a paid payment, recording who and why. Returns the refund
     (``serialize``); its ``state`` is ``succeeded``, ``pending`` (the gateway will say) or
     ``failed`` (the gateway refused: nothing was given back, the amount is free again).
@@ -123,7 +143,11 @@ def refund_payment(payment_id: int, amount, *, actor: str, reason: str) -> dict:
     :raises ValidationFailed: not a whole positive amount; no actor or reason.
     :raises NotFound: no such payment.
     :raises Conflict: ``NotRefundable`` (not paid), ``RefundTooLarge`` (more than what is
-        left to refund).
+        left to refund), ``RefundStale`` (``expected_refundable`` given and no longer what
+        is left: the back office's form was sent twice, or after another refund).
+
+    ``staff``: the staff member refunding from the back office, recorded as the audit
+    entry's actor (``actor`` is the name kept on the refund itself).
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationFailed(
@@ -135,7 +159,7 @@ def refund_payment(payment_id: int, amount, *, actor: str, reason: str) -> dict:
         raise ValidationFailed(
             _("Say who refunds and why (at most 1000 characters)."), token="ValidationError"
         )
-    refund_id = _reserve(payment_id, amount, actor, reason)
+    refund_id = _reserve(payment_id, amount, actor, reason, expected_refundable, staff)
     payment = db.session.get(Payment, payment_id)
     try:
         result = get_gateway(payment.gateway).refund(

@@ -34,3 +34,14 @@ def expire() -> None:
     from portal.payments import service
 
     service.expire_payments()
+
+
+@job("payments.reconcile_day", queue=QUEUE_DEFAULT, retries=2, retry_intervals=(60, 600))
+def reconcile_day(day: str) -> None:
+    """Compare one day's gateway charges with the portal's payments (started from the back
+    office). A second run records a second run of the same day; the newest one counts."""
+    from datetime import date
+
+    from portal.payments.reconcile import reconcile
+
+    reconcile(date.fromisoformat(day))

@@ -58,8 +58,8 @@ NAV_ITEMS: list[tuple[str, object, str]] = [
     ("staff.statistics_page", _l("Statistics"), "stats.view"),
     ("deliveries.failed", _l("Partner deliveries"), "deliveries.manage"),
     ("partners.credentials", _l("Partner credentials"), "partners.manage"),
-    ("payments.search", _l("Payments"), "payments.view"),
-    ("payments.reconciliation", _l("Reconciliation"), "reconciliation.view"),
+    ("payments_admin.search", _l("Payments"), "payments.view"),
+    ("payments_admin.reconciliation", _l("Reconciliation"), "reconciliation.view"),
     ("catalog_admin.imports", _l("Catalog imports"), "catalog.imports"),
     ("staff.audit", _l("Audit log"), "audit.view"),
     ("staff.accounts", _l("Staff accounts"), "staff.manage"),
@@ -110,6 +110,28 @@ ROUTE_PERMISSIONS: dict[str, str] = {
     "desk.publications": "publication.propose",
     "desk.publication": "publication.propose",
     "desk.publication POST": "publication.approve",
+    # Partner deliveries (portal.sync.backoffice_views).
+    "deliveries.failed": "deliveries.manage",
+    "deliveries.delivery": "deliveries.manage",
+    "deliveries.retry": "deliveries.manage",
+    "deliveries.retry_selected": "deliveries.manage",
+    # Partner credentials (portal.sync.backoffice_views).
+    "partners.credentials": "partners.manage",
+    "partners.create": "partners.manage",
+    "partners.rotate": "partners.manage",
+    "partners.revoke_secret": "partners.manage",
+    "partners.switch": "partners.manage",
+    # Payments and reconciliation (portal.payments.backoffice_views).
+    "payments_admin.search": "payments.view",
+    "payments_admin.payment": "payments.view",
+    "payments_admin.receipt": "payments.view",
+    "payments_admin.refund": "payments.refund",
+    "payments_admin.reconciliation": "reconciliation.view",
+    "payments_admin.reconciliation_csv": "reconciliation.view",
+    # Catalog imports (portal.catalog.backoffice_views).
+    "catalog_admin.imports": "catalog.imports",
+    "catalog_admin.start_import": "catalog.imports",
+    "catalog_admin.import_run": "catalog.imports",
 }
 
 

@@ -289,6 +289,9 @@ def list_deliveries(state: str | None = None, limit: int = 100) -> list[dict]:
     ]
 
 
+RETRYABLE = ("failed", "feed")
+
+
 @transactional
 def retry(delivery_id: str) -> None:
     """Send a failed (or pull-feed) delivery again now, with a fresh retry window.
@@ -296,15 +299,35 @@ def retry(delivery_id: str) -> None:
     :raises NotFound: no such delivery.
     :raises Conflict: it is not failed (``NotFailed``): pending ones are retried already.
     """
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None:
+    reopen(delivery_id)
+
+
+def reopen(delivery_id: str) -> str:
+    """Part of the caller's transaction: make a failed delivery due now, with a fresh retry
+    window, and queue its send for after the commit. Returns the state it had.
+
+    One conditional UPDATE: of two staff retrying the same delivery at once, one wins and
+    the other gets ``NotFailed`` (the delivery is sent once, and audited once).
+
+    :raises NotFound: no such delivery.
+    :raises Conflict: it is not failed (``NotFailed``): pending ones are retried already.
+    """
+    before = db.session.scalar(sa.select(T.c.state).where(T.c.id == delivery_id))
+    if before is None:
         raise NotFound(f"no delivery {delivery_id}")
-    if delivery.state not in ("failed", "feed"):
-        raise Conflict(f"delivery {delivery_id} is {delivery.state}, not failed", token="NotFailed")
     now = utcnow()
-    delivery.state = "pending"
-    delivery.next_attempt_at = now
-    delivery.give_up_at = now + timedelta(hours=float(current_app.config["SYNC_RETRY_FOR_HOURS"]))
+    updated = db.session.execute(
+        sa.update(T)
+        .where(T.c.id == delivery_id, T.c.state.in_(RETRYABLE))
+        .values(
+            state="pending",
+            next_attempt_at=now,
+            give_up_at=now + timedelta(hours=float(current_app.config["SYNC_RETRY_FOR_HOURS"])),
+        )
+    ).rowcount
+    if updated != 1:
+        raise Conflict(f"delivery {delivery_id} is {before}, not failed", token="NotFailed")
     from portal.jobs import enqueue
 
     enqueue("sync.deliver", delivery_id)
+    return before

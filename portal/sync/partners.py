@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import g
+from flask import g, has_request_context, request
 from sqlalchemy.orm import selectinload
 
-from portal.audit.service import record
+from portal.audit.service import record as _audit
 from portal.db import transactional, utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
@@ -27,6 +27,12 @@ LEVEL1_PREFIX = "000.00.00."
 
 # Who changes credentials from the command line (the back office passes the staff member).
 CLI_ACTOR = "flask partners"
+
+
+def record(actor, action: str, partner: Partner, changes: dict) -> None:
+    """Audit a credentials change (with the staff member's address when from the back
+    office). ``changes`` names secrets by id only: a secret itself is never recorded."""
+    _audit(actor, action, partner, changes, request if has_request_context() else None)
 
 
 def _clean_url(unsafe_url: str | None) -> str | None:
@@ -65,7 +71,12 @@ def create_partner(
     partner.secrets.append(PartnerSecret(encrypted=signing.encrypt(secret), created_at=utcnow()))
     db.session.add(partner)
     db.session.flush()
-    record(actor, "partner.create", partner, {"code": code, "base_url": partner.base_url})
+    record(
+        actor,
+        "partner.create",
+        partner,
+        {"code": code, "base_url": partner.base_url, "secret_id": partner.secrets[0].id},
+    )
     return secret
 
 
@@ -84,8 +95,15 @@ def rotate_secret(code: str, *, actor=CLI_ACTOR) -> str:
             token="TooManySecrets",
         )
     secret = signing.new_secret()
-    partner.secrets.append(PartnerSecret(encrypted=signing.encrypt(secret), created_at=utcnow()))
-    record(actor, "partner.rotate", partner, {"code": code})
+    added = PartnerSecret(encrypted=signing.encrypt(secret), created_at=utcnow())
+    partner.secrets.append(added)
+    db.session.flush()
+    record(
+        actor,
+        "partner.rotate",
+        partner,
+        {"code": code, "secret_id": added.id, "active_secrets": len(partner.active_secrets())},
+    )
     return secret
 
 

@@ -73,7 +73,9 @@ def build_world(app) -> dict:
             unsafe_question="Hồ sơ quá hạn thì làm gì?",
             unsafe_answer="Liên hệ bộ phận một cửa để được hỗ trợ.",
         )
+    backoffice = build_backoffice_objects(app, citizen)
     return {
+        **backoffice,
         "agencies": agencies,
         "people": people,
         "colleague": colleague,
@@ -82,4 +84,44 @@ def build_world(app) -> dict:
         "outside": outside.id,
         "canned": canned.id,
         "publication": publication.id,
+    }
+
+
+def build_backoffice_objects(app, citizen) -> dict:
+    """A filed dossier (through the dossiers service) whose delivery failed, a partner with
+    one secret, a paid payment with a receipt-less history, and a catalog import run."""
+    import sqlalchemy as sa
+
+    from portal.db import utcnow
+    from portal.dossiers.models import Delivery
+    from portal.extensions import db
+    from portal.payments.models import Payment
+    from portal.sync import partners
+    from services_catalog.models import CatalogImport
+    from tests.dossiers.support import make_filed, make_service
+
+    partners.create_partner("G15", base_url="http://127.0.0.1:9/partner-api", name="Một cửa Bộ Tư pháp")
+    service_id, keys = make_service()
+    filed = make_filed(citizen, service_id, keys)
+    delivery = db.session.scalar(sa.select(Delivery).where(Delivery.dossier_id == filed["id"]))
+    # As if the partner had been down for a day: retries stopped.
+    delivery.state, delivery.last_error = "failed", "no answer: ConnectError"
+    payment = Payment(
+        dossier_id=filed["id"],
+        amount=200_000,
+        state="succeeded",
+        gateway="stripe",
+        gateway_ref="pi_world_0001",
+        succeeded_at=utcnow(),
+    )
+    db.session.add(payment)
+    db.session.commit()
+    secret_id = partners.list_partners()[0]["secrets"][0]["id"]
+    return {
+        "dossier": filed,
+        "delivery": delivery.id,
+        "partner": "G15",
+        "secret_id": secret_id,
+        "payment": payment.id,
+        "catalog_import": db.session.scalar(sa.select(sa.func.max(CatalogImport.id))),
     }
