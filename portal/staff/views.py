@@ -11,7 +11,14 @@ from portal.audit import queries as audit_queries
 from portal.errors import PortalError
 from portal.security import safe_next_url
 from portal.staff import auth_bp, bp, current_staff, queries, service, sessions
-from portal.staff.forms import ActionForm, CodeForm, StaffCreateForm, StaffEditForm, StaffSignInForm
+from portal.staff.forms import (
+    ActionForm,
+    CodeForm,
+    PasswordChangeForm,
+    StaffCreateForm,
+    StaffEditForm,
+    StaffSignInForm,
+)
 from portal.staff.roles import NAV_ITEMS, ROLE_LABELS, can, require
 
 NEXT_KEY = "_st_next"
@@ -121,6 +128,25 @@ def sign_out():
         service.sign_out(current_staff())
         flash(_("You are signed out."), "success")
     return redirect(url_for("staff_auth.sign_in"))
+
+
+@bp.route("/mat-khau", methods=["GET", "POST"])
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            ended = service.change_own_password(
+                current_staff(), form.current_password.data, form.new_password.data
+            )
+        except PortalError as exc:
+            if exc.status_code not in (400, 409):
+                raise
+            _errors_into(form, exc)
+        else:
+            flash(_("Your password is changed. Other sessions signed out: %(n)d.", n=ended), "success")
+            return redirect(url_for("staff.home"))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("staff/password.html", form=form), status
 
 
 @bp.get("/nhan-vien")
