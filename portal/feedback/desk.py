@@ -16,7 +16,7 @@ from portal.audit.service import record
 from portal.db import transactional, utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
-from portal.feedback import privacy
+from portal.feedback import privacy, sla
 from portal.feedback.models import (
     CATEGORIES,
     CannedResponse,
@@ -85,7 +85,7 @@ def assign(staff: StaffUser, ticket_id: int, assignee_id: int | None) -> None:
         return
     ticket.assignee_id = assignee_id
     if ticket.status == "new" and assignee_id is not None:
-        ticket.status = "open"
+        sla.move_to(ticket, "open", utcnow())
     event(ticket, _who(staff), "assigned", to=assignee_id, previous=before)
     record(staff, "ticket.assigned", ticket, {"assignee_id": [before, assignee_id]}, _req())
 
@@ -102,8 +102,8 @@ def set_status(staff: StaffUser, ticket_id: int, status: str) -> None:
             details=[{"error": "InvalidTransition", "field": "status", "message": message}],
         )
     before = ticket.status
-    ticket.status = status
     now = utcnow()
+    sla.move_to(ticket, status, now)
     if status == "closed":
         ticket.closed_at = now
     if status == "answered" and ticket.answered_at is None:
@@ -134,7 +134,7 @@ def reply(staff: StaffUser, ticket_id: int, unsafe_body: str, *, then: str = "an
         TicketMessage(ticket_id=ticket.id, author="staff", staff_id=staff.id, body=body, created_at=now)
     )
     before = ticket.status
-    ticket.status = then
+    sla.move_to(ticket, then, now)
     if then == "answered" and ticket.answered_at is None:
         ticket.answered_at = now
     if ticket.assignee_id is None:
@@ -192,7 +192,9 @@ def merge(staff: StaffUser, ticket_id: int, unsafe_target_number: str) -> None:
         child.merged_into_id = target.id
     before = source.status
     source.merged_into_id = target.id
-    source.status, source.closed_at = "closed", utcnow()
+    now = utcnow()
+    sla.move_to(source, "closed", now)
+    source.closed_at = now
     event(source, _who(staff), "merged_into", ticket=target.number, previous=before)
     event(target, _who(staff), "merged_from", ticket=source.number)
     record(
@@ -233,7 +235,7 @@ def forward(staff: StaffUser, ticket_id: int, unsafe_agency_code: str, unsafe_re
     before = ticket.agency_id
     ticket.agency_id = agency.id
     if ticket.status == "new":
-        ticket.status = "open"
+        sla.move_to(ticket, "open", utcnow())
     reason = _clean_text(unsafe_reason)[:1000]
     event(ticket, _who(staff), "forwarded", agency=agency.key, agency_name=agency.name, reason=reason)
     record(
