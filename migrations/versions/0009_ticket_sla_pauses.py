@@ -8,6 +8,9 @@ Existing tickets: ``original_due_at`` is their present due date; a ticket waitin
 an open pause from the moment it started waiting (its newest history event that moved it to
 "waiting", else its last update), so its clock is paused from then on.
 
+Also ``staff_users.password_must_change``: an administrator's password reset issues a
+temporary password that its owner must replace at the next sign-in.
+
 0008 is reserved for another branch; the lead relinks ``down_revision`` at merge.
 
 Revision ID: 0009
@@ -48,6 +51,11 @@ def upgrade():
 
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("original_due_at", sa.DateTime(timezone=True), nullable=True))
+
+    with op.batch_alter_table("staff_users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("password_must_change", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
 
     _backfill()
 
@@ -94,6 +102,9 @@ def _backfill():
 
 
 def downgrade():
+    with op.batch_alter_table("staff_users", schema=None) as batch_op:
+        batch_op.drop_column("password_must_change")
+
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_column("original_due_at")
 

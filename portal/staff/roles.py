@@ -92,6 +92,7 @@ ROUTE_PERMISSIONS: dict[str, str] = {
     "staff.create_account": "staff.manage",
     "staff.account": "staff.manage",
     "staff.reset_two_factor": "staff.manage",
+    "staff.reset_password": "staff.manage",
     "staff.audit": "audit.view",
     "desk.queue": "tickets.work",
     "desk.ticket": "tickets.work",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import secrets
 import time
 from datetime import UTC, datetime
 
@@ -180,6 +181,7 @@ def change_own_password(staff: StaffUser, current_password: str, new_password: s
             details=[{"error": "ValidationError", "field": "new_password", "message": p} for p in problems],
         )
     staff.password_hash = hash_password(new_password)
+    staff.password_must_change = False
     ended = sessions.revoke_all(staff.id, keep=sessions.current_record())
     record(staff, "staff.password_changed", staff, {"other_sessions_ended": ended}, _req())
     return ended
@@ -342,6 +344,27 @@ def update_staff(
     if not is_active or before["role"] != role:
         sessions.revoke_all(staff.id)
     record(actor, "staff.updated", staff, changes, _req())
+
+
+@transactional
+def reset_password(actor: StaffUser, staff_id: int) -> str:
+    """Issue a temporary password for another staff account, returned once to show to the
+    administrator (never stored in clear, never audited). Its owner must choose their own
+    at the next sign-in; every session of theirs ends now. Two-factor sign-in is unchanged.
+
+    :raises Forbidden: the actor is not an administrator. :raises NotFound:
+    :raises ValidationFailed: the actor's own account (use the password page).
+    """
+    require(actor, "staff.manage")
+    staff = _get(staff_id)
+    if staff.id == actor.id:
+        raise ValidationFailed(_("Change your own password on your password page."))
+    temporary = "-".join(secrets.token_urlsafe(6) for _part in range(3))
+    staff.password_hash = hash_password(temporary)
+    staff.password_must_change = True
+    sessions.revoke_all(staff.id)
+    record(actor, "staff.password_reset", staff, {}, _req())
+    return temporary
 
 
 @transactional

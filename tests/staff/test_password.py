@@ -141,3 +141,74 @@ def test_a_form_without_its_csrf_token_changes_nothing(app, client):
         data={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
     )
     assert response.status_code == 400 and stored_hash(staff) == before
+
+
+# --------------------------------------------------------- an administrator's reset
+
+
+def _temporary_password(page: str) -> str:
+    import re
+
+    match = re.search(r'id="temporary-password">.*?<code>([^<]+)</code>', page, re.S)
+    assert match, "no temporary password on the page"
+    return match.group(1)
+
+
+def test_an_administrators_reset_shows_a_temporary_password_once_and_ends_the_owners_sessions(app, client):
+    admin = make_staff("admin")
+    agent = make_staff("agent", email="agent@dichvucong.example.vn")
+    agent_browser = app.test_client()
+    sign_in_staff(agent_browser, agent)
+    sign_in_staff(client, admin)
+    response = submit_form(
+        client,
+        f"/quan-tri/nhan-vien/{agent.id}/dat-lai-mat-khau",
+        {},
+        get_url=f"/quan-tri/nhan-vien/{agent.id}",
+    )
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    temporary = _temporary_password(response.get_data(as_text=True))
+    assert len(temporary) >= 16
+    assert temporary not in client.get(f"/quan-tri/nhan-vien/{agent.id}").get_data(as_text=True)
+    assert "/quan-tri/dang-nhap" in agent_browser.get("/quan-tri/").headers["Location"]
+    assert open_sessions(agent) == 0
+    assert verify_password(stored_hash(agent), temporary) and not verify_password(
+        stored_hash(agent), PASSWORD
+    )
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "staff.password_reset"))
+    assert entry.actor_id == admin.id and entry.target_id == str(agent.id)
+    assert temporary not in str(entry.serialize())
+
+
+def test_a_temporary_password_opens_only_the_password_page_until_it_is_replaced(app, client):
+    admin = make_staff("admin")
+    agent = make_staff("agent", email="agent@dichvucong.example.vn")
+    with app.test_request_context("/"):
+        from portal.staff import service
+
+        temporary = service.reset_password(admin, agent.id)
+    first = submit_form(client, "/quan-tri/dang-nhap", {"email": agent.email, "password": temporary})
+    assert first.status_code == 302
+    assert submit_form(client, first.headers["Location"], {"code": next_code(agent)}).status_code == 302
+    for path in ("/quan-tri/", "/quan-tri/phan-anh/", "/quan-tri/thong-ke"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"].endswith(PAGE), path
+    assert client.get(PAGE).status_code == 200
+    assert change(client, current=temporary).status_code == 302
+    assert client.get("/quan-tri/").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(StaffUser, agent.id).password_must_change is False
+
+
+def test_an_administrator_resets_their_own_password_on_their_password_page_only(app, client):
+    admin = make_staff("admin")
+    sign_in_staff(client, admin)
+    before = stored_hash(admin)
+    response = submit_form(
+        client,
+        f"/quan-tri/nhan-vien/{admin.id}/dat-lai-mat-khau",
+        {},
+        get_url=f"/quan-tri/nhan-vien/{admin.id}",
+    )
+    assert response.status_code == 400 and 'id="temporary-password"' not in response.get_data(as_text=True)
+    assert stored_hash(admin) == before
