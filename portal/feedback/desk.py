@@ -16,7 +16,7 @@ from portal.audit.service import record
 from portal.db import transactional, utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
-from portal.feedback import privacy
+from portal.feedback import privacy, sla
 from portal.feedback.models import (
     CATEGORIES,
     CannedResponse,
@@ -49,6 +49,13 @@ def _req():
     return request if has_request_context() else None
 
 
+def _invalid(message: str, field: str) -> ValidationFailed:
+    """A refusal that names the form field it is about (shown next to it)."""
+    return ValidationFailed(
+        message, details=[{"error": "ValidationError", "field": field, "message": message}]
+    )
+
+
 def _body(unsafe: str | None, field: str = "body") -> str:
     body = _clean_text(unsafe)
     if not 2 <= len(body) <= MAX_BODY:
@@ -72,13 +79,13 @@ def assign(staff: StaffUser, ticket_id: int, assignee_id: int | None) -> None:
     if assignee_id is not None:
         assignee = db.session.get(StaffUser, assignee_id)
         if assignee is None or not assignee.is_active:
-            raise ValidationFailed(_("Choose an active staff member."))
+            raise _invalid(_("Choose an active staff member."), "assignee")
     before = ticket.assignee_id
     if before == assignee_id:
         return
     ticket.assignee_id = assignee_id
     if ticket.status == "new" and assignee_id is not None:
-        ticket.status = "open"
+        sla.move_to(ticket, "open", utcnow())
     event(ticket, _who(staff), "assigned", to=assignee_id, previous=before)
     record(staff, "ticket.assigned", ticket, {"assignee_id": [before, assignee_id]}, _req())
 
@@ -88,10 +95,15 @@ def set_status(staff: StaffUser, ticket_id: int, status: str) -> None:
     """Move a ticket along new → open → waiting → answered → closed, or reopen it."""
     ticket = ticket_for_staff(staff, ticket_id, lock=True)
     if status not in TRANSITIONS.get(ticket.status, set()):
-        raise Conflict(_("This ticket cannot move to that status."), token="InvalidTransition")
+        message = _("This ticket cannot move to that status.")
+        raise Conflict(
+            message,
+            token="InvalidTransition",
+            details=[{"error": "InvalidTransition", "field": "status", "message": message}],
+        )
     before = ticket.status
-    ticket.status = status
     now = utcnow()
+    sla.move_to(ticket, status, now)
     if status == "closed":
         ticket.closed_at = now
     if status == "answered" and ticket.answered_at is None:
@@ -112,7 +124,7 @@ def reply(staff: StaffUser, ticket_id: int, unsafe_body: str, *, then: str = "an
     contacts of tickets merged into this one). ``then``: answered or waiting (for the citizen).
     """
     if then not in ("answered", "waiting"):
-        raise ValidationFailed(_("Choose what happens after the reply."))
+        raise _invalid(_("Choose what happens after the reply."), "then")
     ticket = ticket_for_staff(staff, ticket_id, lock=True)
     if ticket.merged_into_id:
         raise Conflict(_("This ticket was merged into another: reply there."), token="Merged")
@@ -122,7 +134,7 @@ def reply(staff: StaffUser, ticket_id: int, unsafe_body: str, *, then: str = "an
         TicketMessage(ticket_id=ticket.id, author="staff", staff_id=staff.id, body=body, created_at=now)
     )
     before = ticket.status
-    ticket.status = then
+    sla.move_to(ticket, then, now)
     if then == "answered" and ticket.answered_at is None:
         ticket.answered_at = now
     if ticket.assignee_id is None:
@@ -149,12 +161,17 @@ def note(staff: StaffUser, ticket_id: int, unsafe_body: str) -> None:
     record(staff, "ticket.noted", ticket, {"length": len(body)}, _req())
 
 
-def _by_number(staff: StaffUser, unsafe_number: str) -> Ticket:
+def _by_number(staff: StaffUser, unsafe_number: str, field: str = "number") -> Ticket:
+    """The ticket with this number in the staff member's scope; one answer for a number that
+    does not exist and one outside the scope. :raises ValidationFailed: naming ``field``."""
     number = (unsafe_number or "").strip().upper()[:24]
     ticket_id = db.session.scalar(sa.select(Ticket.id).where(Ticket.number == number)) if number else None
     if ticket_id is None:
-        raise ValidationFailed(_("No ticket has this number."))
-    return ticket_for_staff(staff, ticket_id, lock=True)
+        raise _invalid(_("No ticket has this number."), field)
+    try:
+        return ticket_for_staff(staff, ticket_id, lock=True)
+    except NotFound:
+        raise _invalid(_("No ticket has this number."), field) from None
 
 
 @transactional
@@ -165,17 +182,19 @@ def merge(staff: StaffUser, ticket_id: int, unsafe_target_number: str) -> None:
     source = ticket_for_staff(staff, ticket_id, lock=True)
     target = _by_number(staff, unsafe_target_number)
     if target.id == source.id or target.merged_into_id == source.id:
-        raise ValidationFailed(_("A ticket cannot be merged into itself."))
+        raise _invalid(_("A ticket cannot be merged into itself."), "number")
     if source.merged_into_id:
         raise Conflict(_("This ticket is merged already."), token="Merged")
     if target.merged_into_id:
-        raise ValidationFailed(_("That ticket was itself merged: merge into the one it joined."))
+        raise _invalid(_("That ticket was itself merged: merge into the one it joined."), "number")
     # Tickets merged into the source follow it to the target.
     for child in db.session.scalars(sa.select(Ticket).where(Ticket.merged_into_id == source.id)):
         child.merged_into_id = target.id
     before = source.status
     source.merged_into_id = target.id
-    source.status, source.closed_at = "closed", utcnow()
+    now = utcnow()
+    sla.move_to(source, "closed", now)
+    source.closed_at = now
     event(source, _who(staff), "merged_into", ticket=target.number, previous=before)
     event(target, _who(staff), "merged_from", ticket=source.number)
     record(
@@ -190,7 +209,7 @@ def link(staff: StaffUser, ticket_id: int, unsafe_other_number: str) -> None:
     ticket = ticket_for_staff(staff, ticket_id, lock=True)
     other = _by_number(staff, unsafe_other_number)
     if other.id == ticket.id:
-        raise ValidationFailed(_("A ticket cannot be linked to itself."))
+        raise _invalid(_("A ticket cannot be linked to itself."), "number")
     low, high = sorted((ticket.id, other.id))
     if db.session.get(TicketLink, (low, high)) is not None:
         return
@@ -212,11 +231,11 @@ def forward(staff: StaffUser, ticket_id: int, unsafe_agency_code: str, unsafe_re
         else None
     )
     if agency is None:
-        raise ValidationFailed(_("Unknown agency code."))
+        raise _invalid(_("Unknown agency code."), "agency_code")
     before = ticket.agency_id
     ticket.agency_id = agency.id
     if ticket.status == "new":
-        ticket.status = "open"
+        sla.move_to(ticket, "open", utcnow())
     reason = _clean_text(unsafe_reason)[:1000]
     event(ticket, _who(staff), "forwarded", agency=agency.key, agency_name=agency.name, reason=reason)
     record(
@@ -255,11 +274,11 @@ def log_call(
             ],
         )
     if category not in CATEGORIES:
-        raise ValidationFailed(_("Choose what your feedback is about."))
+        raise _invalid(_("Choose what your feedback is about."), "category")
     if phone is not None and (len(phone) > 16 or not phone.isdigit()):
-        raise ValidationFailed(_("Enter a Vietnamese phone number, e.g. 0912345678."))
+        raise _invalid(_("Enter a Vietnamese phone number, e.g. 0912345678."), "caller_phone")
     if not 0 <= duration_minutes <= 600:
-        raise ValidationFailed(_("The duration is in minutes, 0 to 600."))
+        raise _invalid(_("The duration is in minutes, 0 to 600."), "duration_minutes")
     call = PhoneCall(
         staff_id=staff.id,
         caller_name=name,
@@ -272,7 +291,7 @@ def log_call(
     db.session.add(call)
     ticket = None
     if unsafe_ticket_number:
-        ticket = _by_number(staff, unsafe_ticket_number)
+        ticket = _by_number(staff, unsafe_ticket_number, "ticket_number")
         event(ticket, _who(staff), "call_attached")
     elif make_ticket:
         ticket = Ticket(
@@ -316,10 +335,10 @@ def save_canned(
     require(staff, "canned.manage")
     title = _clean_text(unsafe_title)[:120]
     if len(title) < 2:
-        raise ValidationFailed(_("Give a title of 2 to 120 characters."))
+        raise _invalid(_("Give a title of 2 to 120 characters."), "title")
     body = _body(unsafe_body)
     if category and category not in CATEGORIES:
-        raise ValidationFailed(_("Choose what your feedback is about."))
+        raise _invalid(_("Choose what your feedback is about."), "category")
     if canned_id is None:
         canned = CannedResponse(title=title, body=body, category=category or None, active=active)
         db.session.add(canned)
@@ -360,8 +379,17 @@ def _clean_for_publication(ticket: Ticket, title: str, question: str, answer: st
     title = privacy.strip_personal_data(_clean_text(title), context)[:200]
     question = privacy.strip_personal_data(_clean_text(question), context)
     answer = privacy.strip_personal_data(_clean_text(answer), context)
-    if len(title) < 5 or len(question) < 10 or len(answer) < 10:
-        raise ValidationFailed(_("Give a title, the question and the answer."))
+    errors = [
+        {"error": "ValidationError", "field": field, "message": message}
+        for field, ok, message in (
+            ("question_title", len(title) >= 5, _("Give a title of 5 to 200 characters.")),
+            ("question", len(question) >= 10, _("Write the question in at least 10 characters.")),
+            ("answer", len(answer) >= 10, _("Write the answer in at least 10 characters.")),
+        )
+        if not ok
+    ]
+    if errors:
+        raise ValidationFailed(_("Give a title, the question and the answer."), details=errors)
     return title, question, answer
 
 

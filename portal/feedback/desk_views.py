@@ -11,7 +11,6 @@ from portal.feedback import desk, desk_bp, queries
 from portal.feedback.forms import (
     CATEGORY_LABELS,
     STATUS_LABELS,
-    ActionForm,
     AssignForm,
     CallForm,
     CannedForm,
@@ -36,11 +35,60 @@ def labels():
     }
 
 
-def _fail(exc: PortalError, ticket_id: int | None = None):
-    if exc.status_code in (403, 404):
+# An invalid form is answered, never dropped: the page it lives on comes back (400, or the
+# service's 409) with the error next to the field, a summary at the top naming what was
+# wrong, and what the agent typed still in the form. Refusals of access stay refusals.
+_PASS_THROUGH = (401, 403, 404, 429)
+
+
+def _show_errors(form, exc: PortalError, main_field: str | None = None) -> None:
+    """The service's error entries next to their fields (or ``main_field``), else on top."""
+    for item in exc.errors():
+        field = getattr(form, item.get("field") or main_field or "", None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, item["message"]]
+        else:
+            form.form_errors.append(item["message"])
+
+
+def _what_was_wrong(form) -> str:
+    """One readable line for the top of the page: the first error, with its field's label."""
+    if form.form_errors:
+        return str(form.form_errors[0])
+    for field in form:
+        if field.errors and field.name != "csrf_token":
+            return f"{field.label.text}: {field.errors[0]}"
+    return _("The form could not be used. Please try again.")
+
+
+def _refused(ticket_id: int, key: str, form, exc: PortalError | None = None, main_field: str | None = None):
+    """Re-render the ticket with ``form`` (under its template name ``key``) and its errors."""
+    if exc is not None:
+        if exc.status_code in _PASS_THROUGH:
+            raise exc
+        _show_errors(form, exc, main_field)
+    status = exc.status_code if exc is not None else 400
+    return _ticket_page(
+        ticket_id,
+        status,
+        action_error=_("Nothing was saved. %(reason)s", reason=_what_was_wrong(form)),
+        **{key: form},
+    )
+
+
+def _refused_here(form, exc: PortalError) -> int:
+    """For pages with one form: the service's errors into the form; the status to answer."""
+    if exc.status_code in _PASS_THROUGH:
         raise exc
-    flash(exc.message, "error")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id) if ticket_id else url_for("desk.queue"))
+    _show_errors(form, exc)
+    return exc.status_code
+
+
+def _assign_choices(form: AssignForm) -> AssignForm:
+    form.assignee.choices = [("", _("Nobody"))] + [
+        (str(p["id"]), p["full_name"]) for p in staff_queries.assignable_staff()
+    ]
+    return form
 
 
 @desk_bp.get("/")
@@ -68,33 +116,34 @@ def queue():
 
 
 def _ticket_page(ticket_id: int, status: int = 200, **forms):
+    """The ticket and its forms. Forms not handed in are blank (never bound to this
+    request's POST: a refused reply must not land in the note box)."""
     staff = current_staff()
     view = queries.staff_view(staff, ticket_id)
-    assign = forms.pop("assign_form", None) or AssignForm()
-    assign.assignee.choices = [("", _("Nobody"))] + [
-        (str(p["id"]), p["full_name"]) for p in staff_queries.assignable_staff()
-    ]
-    assign.assignee.data = str(view["assignee_id"] or "")
+    if "assign_form" not in forms:
+        forms["assign_form"] = _assign_choices(AssignForm(formdata=None))
+        forms["assign_form"].assignee.data = str(view["assignee_id"] or "")
     context = {
         "ticket": view,
-        "reply_form": ReplyForm(),
-        "note_form": NoteForm(),
-        "assign_form": assign,
-        "status_form": StatusForm(data={"status": view["status"]}),
-        "merge_form": NumberForm(prefix="merge"),
-        "link_form": NumberForm(prefix="link"),
-        "forward_form": ForwardForm(),
+        "reply_form": ReplyForm(formdata=None),
+        "note_form": NoteForm(formdata=None),
+        "status_form": StatusForm(formdata=None, data={"status": view["status"]}),
+        "merge_form": NumberForm(formdata=None, prefix="merge"),
+        "link_form": NumberForm(formdata=None, prefix="link"),
+        "forward_form": ForwardForm(formdata=None),
         "publication_form": PublicationForm(
+            formdata=None,
             data={
                 "question_title": view["title"],
                 "question": view["content"],
                 "answer": (view["messages"] or [{}])[-1].get("body", ""),
-            }
+            },
         ),
         "canned": queries.canned_responses(staff),
         "canned_id": request.args.get("mau", type=int),
+        "action_error": None,
     }
-    if context["canned_id"]:
+    if context["canned_id"] and "reply_form" not in forms:
         chosen = next((c for c in context["canned"] if c["id"] == context["canned_id"]), None)
         if chosen is not None:
             context["reply_form"].body.data = chosen["body"]
@@ -124,11 +173,11 @@ def attachment(ticket_id: int):
 def reply(ticket_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
-        return _ticket_page(ticket_id, 400, reply_form=form)
+        return _refused(ticket_id, "reply_form", form)
     try:
         desk.reply(current_staff(), ticket_id, form.body.data, then=form.then.data)
     except PortalError as exc:
-        return _fail(exc, ticket_id)
+        return _refused(ticket_id, "reply_form", form, exc, "body")
     flash(_("The reply is sent to the citizen."), "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 
@@ -137,89 +186,96 @@ def reply(ticket_id: int):
 def note(ticket_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
-        return _ticket_page(ticket_id, 400, note_form=form)
+        return _refused(ticket_id, "note_form", form)
     try:
         desk.note(current_staff(), ticket_id, form.body.data)
     except PortalError as exc:
-        return _fail(exc, ticket_id)
+        return _refused(ticket_id, "note_form", form, exc, "body")
     flash(_("The internal note is saved."), "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 
 
 @desk_bp.post("/<int:ticket_id>/phan-cong")
 def assign(ticket_id: int):
-    form = AssignForm()
-    form.assignee.choices = None  # any value; the service checks it
-    if ActionForm().validate_on_submit():
-        unsafe = request.form.get("assignee", "")
-        try:
-            desk.assign(current_staff(), ticket_id, int(unsafe) if unsafe.isdigit() else None)
-        except PortalError as exc:
-            return _fail(exc, ticket_id)
+    form = _assign_choices(AssignForm())
+    if not form.validate_on_submit():
+        return _refused(ticket_id, "assign_form", form)
+    try:
+        desk.assign(current_staff(), ticket_id, int(form.assignee.data) if form.assignee.data else None)
+    except PortalError as exc:
+        return _refused(ticket_id, "assign_form", form, exc, "assignee")
+    flash(_("The assignment is saved."), "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 
 
 @desk_bp.post("/<int:ticket_id>/trang-thai")
 def status(ticket_id: int):
     form = StatusForm()
-    if form.validate_on_submit():
-        try:
-            desk.set_status(current_staff(), ticket_id, form.status.data)
-        except PortalError as exc:
-            return _fail(exc, ticket_id)
+    if not form.validate_on_submit():
+        return _refused(ticket_id, "status_form", form)
+    try:
+        desk.set_status(current_staff(), ticket_id, form.status.data)
+    except PortalError as exc:
+        return _refused(ticket_id, "status_form", form, exc, "status")
+    flash(_("The status is changed."), "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 
 
 @desk_bp.post("/<int:ticket_id>/gop")
 def merge(ticket_id: int):
     form = NumberForm(prefix="merge")
-    if form.validate_on_submit():
-        try:
-            desk.merge(current_staff(), ticket_id, form.number.data)
-        except PortalError as exc:
-            return _fail(exc, ticket_id)
-        flash(_("The ticket is merged."), "success")
+    if not form.validate_on_submit():
+        return _refused(ticket_id, "merge_form", form)
+    try:
+        desk.merge(current_staff(), ticket_id, form.number.data)
+    except PortalError as exc:
+        return _refused(ticket_id, "merge_form", form, exc, "number")
+    flash(_("The ticket is merged."), "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 
 
 @desk_bp.post("/<int:ticket_id>/lien-ket")
 def link(ticket_id: int):
     form = NumberForm(prefix="link")
-    if form.validate_on_submit():
-        try:
-            desk.link(current_staff(), ticket_id, form.number.data)
-        except PortalError as exc:
-            return _fail(exc, ticket_id)
+    if not form.validate_on_submit():
+        return _refused(ticket_id, "link_form", form)
+    try:
+        desk.link(current_staff(), ticket_id, form.number.data)
+    except PortalError as exc:
+        return _refused(ticket_id, "link_form", form, exc, "number")
+    flash(_("The tickets are linked."), "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 
 
 @desk_bp.post("/<int:ticket_id>/chuyen")
 def forward(ticket_id: int):
     form = ForwardForm()
-    if form.validate_on_submit():
-        try:
-            desk.forward(current_staff(), ticket_id, form.agency_code.data, form.reason.data)
-        except PortalError as exc:
-            return _fail(exc, ticket_id)
-        flash(_("The ticket is forwarded."), "success")
+    if not form.validate_on_submit():
+        return _refused(ticket_id, "forward_form", form)
+    try:
+        desk.forward(current_staff(), ticket_id, form.agency_code.data, form.reason.data)
+    except PortalError as exc:
+        return _refused(ticket_id, "forward_form", form, exc, "agency_code")
+    flash(_("The ticket is forwarded."), "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 
 
 @desk_bp.post("/<int:ticket_id>/cong-khai")
 def propose(ticket_id: int):
     form = PublicationForm()
-    if form.validate_on_submit():
-        try:
-            desk.propose_publication(
-                current_staff(),
-                ticket_id,
-                unsafe_title=form.question_title.data,
-                unsafe_question=form.question.data,
-                unsafe_answer=form.answer.data,
-            )
-        except PortalError as exc:
-            return _fail(exc, ticket_id)
-        flash(_("The question and answer wait for a supervisor's approval."), "success")
+    if not form.validate_on_submit():
+        return _refused(ticket_id, "publication_form", form)
+    try:
+        desk.propose_publication(
+            current_staff(),
+            ticket_id,
+            unsafe_title=form.question_title.data,
+            unsafe_question=form.question.data,
+            unsafe_answer=form.answer.data,
+        )
+    except PortalError as exc:
+        return _refused(ticket_id, "publication_form", form, exc)
+    flash(_("The question and answer wait for a supervisor's approval."), "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket_id))
 
 
@@ -239,10 +295,7 @@ def calls():
                 unsafe_ticket_number=form.ticket_number.data or None,
             )
         except PortalError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            form.form_errors.append(exc.message)
-            status = 400
+            status = _refused_here(form, exc)
         else:
             flash(_("The call is logged."), "success")
             if call.ticket_id:
@@ -270,8 +323,7 @@ def canned():
                 active=True,
             )
         except PortalError as exc:
-            form.form_errors.append(exc.message)
-            status = 400
+            status = _refused_here(form, exc)
         else:
             flash(_("The canned response is saved."), "success")
             return redirect(url_for("desk.canned"))
@@ -304,8 +356,7 @@ def canned_edit(canned_id: int):
                 active=bool(form.active.data),
             )
         except PortalError as exc:
-            form.form_errors.append(exc.message)
-            status = 400
+            status = _refused_here(form, exc)
         else:
             flash(_("The canned response is saved."), "success")
             return redirect(url_for("desk.canned"))
@@ -338,10 +389,7 @@ def publication(publication_id: int):
                 unsafe_note=form.note.data,
             )
         except PortalError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            form.form_errors.append(exc.message)
-            status = 400
+            status = _refused_here(form, exc)
         else:
             flash(_("The publication is reviewed."), "success")
             return redirect(url_for("desk.publications"))

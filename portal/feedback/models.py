@@ -59,7 +59,10 @@ class Ticket(db.Model):
     attachment_type: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     received_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The SLA clock stands still while the ticket waits for the citizen: ``due_at`` moves by
+    # the working days of each wait (ticket_sla_pauses); the first due date is kept here.
     due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    original_due_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -101,6 +104,22 @@ class TicketEvent(db.Model):
     actor: Mapped[str] = mapped_column(sa.String(254))
     action: Mapped[str] = mapped_column(sa.String(32))
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class TicketSlaPause(db.Model):
+    """A period the ticket waited for the citizen; the SLA clock stood still.
+
+    Open while ``ended_at`` is None (at most one per ticket). ``working_days`` is what the
+    wait took from the clock, set when it ends, and what ``Ticket.due_at`` moved by.
+    """
+
+    __tablename__ = "ticket_sla_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    working_days: Mapped[int | None] = mapped_column()
 
 
 class TicketLink(db.Model):

@@ -24,6 +24,7 @@ from portal.feedback.models import (
     TicketLink,
     TicketMessage,
     TicketNote,
+    TicketSlaPause,
 )
 from portal.staff.models import StaffUser
 from portal.staff.roles import require
@@ -255,8 +256,23 @@ def staff_view(staff, ticket_id: int) -> dict:
         sa.select(PhoneCall).where(PhoneCall.ticket_id == ticket.id).order_by(PhoneCall.occurred_at)
     ).all()
     publication = db.session.scalar(sa.select(PublishedAnswer).where(PublishedAnswer.ticket_id == ticket.id))
+    pauses = db.session.scalars(
+        sa.select(TicketSlaPause).where(TicketSlaPause.ticket_id == ticket.id).order_by(TicketSlaPause.id)
+    ).all()
     view = _summary(ticket, now, names)
     view.update(
+        original_due_at=_iso(ticket.original_due_at),
+        sla_paused=any(p.ended_at is None for p in pauses),
+        sla_pauses=[
+            {
+                "started_at": _iso(p.started_at),
+                "ended_at": _iso(p.ended_at),
+                "working_days": (
+                    p.working_days if p.ended_at is not None else sla.paused_working_days(p.started_at, now)
+                ),
+            }
+            for p in pauses
+        ],
         content=ticket.content,
         contact_email=ticket.contact_email,
         contact_phone=ticket.contact_phone,

@@ -88,7 +88,7 @@ def _receive(ticket: Ticket) -> None:
     now = utcnow()
     ticket.status = "new"
     ticket.received_at = now
-    ticket.due_at = sla.due_at(ticket.category, now)
+    ticket.due_at = ticket.original_due_at = sla.due_at(ticket.category, now)
     ticket.number = f"PA-{now.astimezone(sla_tz()).strftime('%y%m%d')}-{ticket.id:05d}"
     ticket.search_norm = search_text(ticket)
 
@@ -299,7 +299,7 @@ def add_information(number: str, user, unsafe_key: str | None, unsafe_body: str)
     db.session.add(TicketMessage(ticket_id=ticket.id, author="citizen", body=body, created_at=utcnow()))
     if ticket.status in ("waiting", "answered"):
         event(ticket, ticket.contact_name, "reopened" if ticket.status == "answered" else "status", to="open")
-        ticket.status = "open"
+        sla.move_to(ticket, "open", utcnow())
     event(ticket, ticket.contact_name, "citizen_message")
 
 
@@ -312,6 +312,8 @@ def close(number: str, user, unsafe_key: str | None) -> None:
     ticket = citizen_ticket(number, user, unsafe_key, lock=True)
     if ticket.status == "closed":
         return
-    ticket.status, ticket.closed_at = "closed", utcnow()
+    now = utcnow()
+    sla.move_to(ticket, "closed", now)
+    ticket.closed_at = now
     event(ticket, ticket.contact_name, "closed", by="citizen")
     record(user, "ticket.closed_by_citizen", ticket, {}, request)

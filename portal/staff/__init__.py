@@ -14,12 +14,24 @@ from flask import Blueprint, jsonify, redirect, request, url_for
 
 from portal.security import guard, public_access
 
+_WHILE_MUST_CHANGE = frozenset({"staff.password", "staff.sign_out"})
+
 
 def require_staff():
     """Staff only: pages redirect to the staff sign-in, APIs get 401."""
     from portal.staff.sessions import load_staff
 
-    if load_staff() is not None:
+    staff = load_staff()
+    if staff is not None and staff.password_must_change and request.endpoint not in _WHILE_MUST_CHANGE:
+        # A temporary password (an administrator's reset) opens nothing but its replacement.
+        if request.path.startswith("/api/"):
+            from portal.errors import error_response
+
+            return error_response(
+                403, [{"error": "PasswordChangeRequired", "message": "change your password"}]
+            )
+        return redirect(url_for("staff.password"))
+    if staff is not None:
         return None
     if request.path.startswith("/api/"):
         response = jsonify(

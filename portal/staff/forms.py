@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from portal.staff.roles import ROLE_LABELS, ROLES
 
@@ -35,6 +35,21 @@ class StaffEditForm(FlaskForm):
         _l("Agency codes (agency officers; separate with commas)"), validators=[Optional(), Length(max=1000)]
     )
     is_active = BooleanField(_l("May sign in"))
+
+
+class PasswordChangeForm(FlaskForm):
+    """A staff member changes their own password (the policy is checked by the service)."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(),
+            Length(max=1024),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+    )
 
 
 class ActionForm(FlaskForm):

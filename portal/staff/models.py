@@ -60,6 +60,9 @@ class StaffUser(db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Set when an administrator issues a temporary password: the back office opens only the
+    # password page until the owner chooses their own.
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     agencies = relationship("Agency", secondary=staff_agencies, order_by="Agency.name")
 

@@ -86,11 +86,13 @@ def require(staff, permission: str) -> None:
 ROUTE_PERMISSIONS: dict[str, str] = {
     "staff.home": "backoffice.home",
     "staff.sign_out": "backoffice.home",
+    "staff.password": "backoffice.home",  # one's own password: every role
     "staff.statistics_page": "stats.view",
     "staff.accounts": "staff.manage",
     "staff.create_account": "staff.manage",
     "staff.account": "staff.manage",
     "staff.reset_two_factor": "staff.manage",
+    "staff.reset_password": "staff.manage",
     "staff.audit": "audit.view",
     "desk.queue": "tickets.work",
     "desk.ticket": "tickets.work",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import secrets
 import time
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ from services_catalog.models import Agency
 SIGNIN_LIMIT_ACCOUNT = "5 per 15 minutes"
 SIGNIN_LIMIT_ADDRESS = "20 per 15 minutes"
 TOTP_LIMIT = "5 per 15 minutes"
+PASSWORD_CHANGE_LIMIT = "5 per 15 minutes"
 ISSUER = "OpenDVC"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 _CODE = re.compile(r"^[0-9]{6}$")
@@ -149,6 +151,40 @@ def confirm_enrolment(unsafe_code: str) -> StaffUser:
 def sign_out(staff: StaffUser) -> None:
     record(staff, "staff.signed_out", staff, {}, _req())
     sessions.end_session()
+
+
+@transactional
+def change_own_password(staff: StaffUser, current_password: str, new_password: str) -> int:
+    """A signed-in staff member changes their own password, under the citizens' policy
+    (portal.accounts.passwords: argon2id, 8 to 128 characters, not common or guessable, not
+    built from their name or e-mail). Every other session of theirs ends; this one stays.
+    Returns how many other sessions were ended. The audit entry never holds a password.
+
+    :raises RateLimited: too many wrong current passwords for this account.
+    :raises ValidationFailed: the current password is wrong, or the new one is refused
+        (entries name ``current_password`` or ``new_password``).
+    """
+    check(PASSWORD_CHANGE_LIMIT, "staff-password", str(staff.id))
+    if not verify_password(staff.password_hash, current_password or ""):
+        hit(PASSWORD_CHANGE_LIMIT, "staff-password", str(staff.id))
+        record_now(staff, "staff.password_change_failed", staff, {}, _req())
+        message = _("The current password is not correct.")
+        raise ValidationFailed(
+            message, details=[{"error": "ValidationError", "field": "current_password", "message": message}]
+        )
+    problems = password_problems(new_password or "", user_inputs=[staff.full_name, staff.email])
+    if not problems and hmac.compare_digest(new_password.encode(), (current_password or "").encode()):
+        problems = [_("Choose a new password, different from the current one.")]
+    if problems:
+        raise ValidationFailed(
+            problems[0],
+            details=[{"error": "ValidationError", "field": "new_password", "message": p} for p in problems],
+        )
+    staff.password_hash = hash_password(new_password)
+    staff.password_must_change = False
+    ended = sessions.revoke_all(staff.id, keep=sessions.current_record())
+    record(staff, "staff.password_changed", staff, {"other_sessions_ended": ended}, _req())
+    return ended
 
 
 # ------------------------------------------------------------------------------ accounts
@@ -308,6 +344,27 @@ def update_staff(
     if not is_active or before["role"] != role:
         sessions.revoke_all(staff.id)
     record(actor, "staff.updated", staff, changes, _req())
+
+
+@transactional
+def reset_password(actor: StaffUser, staff_id: int) -> str:
+    """Issue a temporary password for another staff account, returned once to show to the
+    administrator (never stored in clear, never audited). Its owner must choose their own
+    at the next sign-in; every session of theirs ends now. Two-factor sign-in is unchanged.
+
+    :raises Forbidden: the actor is not an administrator. :raises NotFound:
+    :raises ValidationFailed: the actor's own account (use the password page).
+    """
+    require(actor, "staff.manage")
+    staff = _get(staff_id)
+    if staff.id == actor.id:
+        raise ValidationFailed(_("Change your own password on your password page."))
+    temporary = "-".join(secrets.token_urlsafe(6) for _part in range(3))
+    staff.password_hash = hash_password(temporary)
+    staff.password_must_change = True
+    sessions.revoke_all(staff.id)
+    record(actor, "staff.password_reset", staff, {}, _req())
+    return temporary
 
 
 @transactional

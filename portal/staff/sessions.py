@@ -102,12 +102,12 @@ def end_session() -> None:
     _regenerate_server_session()
 
 
-def revoke_all(staff_id: int) -> int:
-    return (
-        db.session.execute(
-            sa.update(StaffSession)
-            .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        ).rowcount
-        or 0
+def revoke_all(staff_id: int, *, keep: StaffSession | None = None) -> int:
+    """End every open session of ``staff_id`` but ``keep`` (this browser's, when given).
+    Part of the caller's transaction. Returns how many were ended."""
+    query = sa.update(StaffSession).where(
+        StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(StaffSession.id != keep.id)
+    return db.session.execute(query.values(revoked_at=utcnow())).rowcount or 0

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from portal.audit import queries as audit_queries
 from portal.errors import PortalError
 from portal.security import safe_next_url
 from portal.staff import auth_bp, bp, current_staff, queries, service, sessions
-from portal.staff.forms import ActionForm, CodeForm, StaffCreateForm, StaffEditForm, StaffSignInForm
+from portal.staff.forms import (
+    ActionForm,
+    CodeForm,
+    PasswordChangeForm,
+    StaffCreateForm,
+    StaffEditForm,
+    StaffSignInForm,
+)
 from portal.staff.roles import NAV_ITEMS, ROLE_LABELS, can, require
 
 NEXT_KEY = "_st_next"
@@ -123,6 +130,25 @@ def sign_out():
     return redirect(url_for("staff_auth.sign_in"))
 
 
+@bp.route("/mat-khau", methods=["GET", "POST"])
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            ended = service.change_own_password(
+                current_staff(), form.current_password.data, form.new_password.data
+            )
+        except PortalError as exc:
+            if exc.status_code not in (400, 409):
+                raise
+            _errors_into(form, exc)
+        else:
+            flash(_("Your password is changed. Other sessions signed out: %(n)d.", n=ended), "success")
+            return redirect(url_for("staff.home"))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("staff/password.html", form=form), status
+
+
 @bp.get("/nhan-vien")
 def accounts():
     return render_template(
@@ -181,6 +207,42 @@ def account(staff_id: int):
             return redirect(url_for("staff.account", staff_id=staff_id))
     status = 400 if form.errors or form.form_errors else 200
     return render_template("staff/account.html", person=person, form=form, action_form=ActionForm()), status
+
+
+@bp.post("/nhan-vien/<int:staff_id>/dat-lai-mat-khau")
+def reset_password(staff_id: int):
+    require(current_staff(), "staff.manage")
+    form, temporary, status = ActionForm(), None, 400
+    if form.validate_on_submit():
+        try:
+            temporary = service.reset_password(current_staff(), staff_id)
+            status = 200
+        except PortalError as exc:
+            if exc.status_code != 400:
+                raise
+            form.form_errors.append(exc.message)
+    person = queries.staff_member(current_staff(), staff_id)
+    edit_form = StaffEditForm(
+        formdata=None,
+        data={
+            "role": person["role"],
+            "is_active": person["is_active"],
+            "agencies": ", ".join(person["agencies"]),
+        },
+    )
+    # Shown in this response only: never flashed, stored in the session or cached.
+    response = make_response(
+        render_template(
+            "staff/account.html",
+            person=person,
+            form=edit_form,
+            action_form=form,
+            temporary_password=temporary,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/nhan-vien/<int:staff_id>/dat-lai-xac-thuc")
