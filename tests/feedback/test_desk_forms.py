@@ -127,7 +127,7 @@ def test_a_refused_desk_form_comes_back_with_its_error_and_stores_nothing(app, d
     assert response.status_code == expected, case
     page = response.get_data(as_text=True)
     assert f'id="{field}-error"' in page, case
-    assert 'id="action-error"' in page and "Nothing was saved" in page
+    assert 'id="action-error"' in page and "Chưa lưu gì." in page  # "Nothing was saved.", in Vietnamese
     assert snapshot() == before, case
 
 
