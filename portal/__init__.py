@@ -179,8 +179,10 @@ def register_blueprints(app: Flask) -> None:
     # JSON APIs authenticate by signature or are read-only; CSRF protects browser forms.
     csrf.exempt(catalog_api.bp)
     csrf.exempt(lookup_api.bp)
-    # The lookup API has its own, stricter limits per address and per code.
+    # Lookups have their own, stricter limits per address and per code (the form's GET keeps
+    # the default one).
     exempt_blueprint(app, lookup_api.bp)
+    exempt_blueprint(app, lookup_bp, methods=("POST",))
 
 
 def register_errorhandlers(app: Flask) -> None:

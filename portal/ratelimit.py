@@ -25,7 +25,7 @@ class PortalLimiter:
     limiter: FixedWindowRateLimiter
     prefix: str
     enabled: bool
-    exempt: set[str] = field(default_factory=set)
+    exempt: set = field(default_factory=set)  # blueprint names, or (name, method) pairs
 
 
 def init_rate_limits(app: Flask) -> PortalLimiter:
@@ -42,15 +42,22 @@ def init_rate_limits(app: Flask) -> PortalLimiter:
     def default_rate_limit():
         if not state.enabled or request.blueprint in state.exempt:
             return
+        if state.exempt and (request.blueprint, request.method) in state.exempt:
+            return
         if not state.limiter.hit(default, state.prefix, "default", request.remote_addr or "-"):
             raise RateLimited("too many requests; please wait and try again")
 
     return state
 
 
-def exempt_blueprint(app: Flask, blueprint) -> None:
-    """Take every route of ``blueprint`` out of the default per-address limit."""
-    app.extensions["portal_limiter"].exempt.add(blueprint.name)
+def exempt_blueprint(app: Flask, blueprint, methods: tuple[str, ...] = ()) -> None:
+    """Take the routes of ``blueprint`` out of the default per-address limit: all of them,
+    or only their ``methods`` (a form whose POST has a stricter limit of its own)."""
+    exempt = app.extensions["portal_limiter"].exempt
+    if methods:
+        exempt.update((blueprint.name, method) for method in methods)
+    else:
+        exempt.add(blueprint.name)
 
 
 def check(limit: str, *key_parts: str) -> None:
@@ -71,3 +78,38 @@ def hit(limit: str, *key_parts: str) -> None:
     state: PortalLimiter = current_app.extensions["portal_limiter"]
     if state.enabled and not state.limiter.hit(parse(limit), state.prefix, *key_parts):
         raise RateLimited("too many attempts; please wait and try again")
+
+
+def hit_all(limit: str, *keys: tuple[str, ...]) -> None:
+    """Count one attempt against ``limit`` for each key (a tuple of key parts) at once.
+
+    On Redis the counters go in one pipelined round trip (the ``limits`` library's own
+    increment script, called by its hash); elsewhere, or if Redis lost the script, one
+    increment each through ``limits``. Every key is counted even when an earlier one is over.
+
+    :raises RateLimited: any of the limits is exhausted.
+    """
+    state: PortalLimiter = current_app.extensions["portal_limiter"]
+    if not state.enabled:
+        return
+    item = parse(limit)
+    storage = state.limiter.storage
+    names = [item.key_for(state.prefix, *parts) for parts in keys]
+    counts = _incr_pipelined(storage, names, item.get_expiry())
+    if counts is None:
+        counts = [storage.incr(name, item.get_expiry()) for name in names]
+    if any(int(count) > item.amount for count in counts):
+        raise RateLimited("too many attempts; please wait and try again")
+
+
+def _incr_pipelined(storage, names: list[str], expiry: int) -> list[int] | None:
+    script = getattr(storage, "lua_incr_expire", None)
+    if script is None or not hasattr(storage, "get_connection"):
+        return None
+    pipe = storage.get_connection().pipeline(transaction=False)
+    for name in names:
+        pipe.evalsha(script.sha, 1, storage.prefixed_key(name), expiry, 1)
+    results = pipe.execute(raise_on_error=False)
+    if any(isinstance(result, Exception) for result in results):
+        return None  # NOSCRIPT after a Redis restart: ``storage.incr`` loads it again
+    return [int(result) for result in results]

@@ -14,7 +14,7 @@ from portal.db import utcnow
 from portal.dossiers import queries
 from portal.dossiers.statuses import judge, status_name, vn_iso
 from portal.errors import NotFound
-from portal.ratelimit import hit
+from portal.ratelimit import hit_all
 
 LOOKUP_LIMIT = "10 per 15 minutes"
 
@@ -38,9 +38,8 @@ def public_lookup(unsafe_code: str | None, unsafe_secret: str | None) -> dict:
     """
     address = (request.remote_addr if has_request_context() else None) or "-"
     limit = current_app.config.get("LOOKUP_RATE_LIMIT") or LOOKUP_LIMIT
-    hit(limit, "dossier-lookup", address)
     code = (unsafe_code or "").strip()
-    hit(limit, "dossier-lookup-code", code[:64].upper() or "-")
+    hit_all(limit, ("dossier-lookup", address), ("dossier-lookup-code", code[:64].upper() or "-"))
     secret = _normalise_secret(unsafe_secret)
     usable = 0 < len(code) <= 64 and "\x00" not in code
     row = queries.find_for_lookup(code) if usable else None

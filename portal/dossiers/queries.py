@@ -457,4 +457,7 @@ def find_for_lookup(code: str) -> sa.Row | None:
     global _LOOKUP
     if _LOOKUP is None:
         _LOOKUP = _lookup_statement()
-    return db.session.connection().execute(_LOOKUP, {"code": code}).first()
+    # A single read needs no transaction: on its own autocommit connection it costs one
+    # round trip to the database, not BEGIN, SELECT and ROLLBACK.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(_LOOKUP, {"code": code}).first()

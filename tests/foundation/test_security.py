@@ -105,6 +105,41 @@ def test_a_keyed_limit_raises_rate_limited_after_the_allowance(_tmp_root):
             hit("2 per minute", "signin", "user@example.vn")
 
 
+def test_several_keys_are_counted_at_once_and_any_one_over_its_limit_refuses(_tmp_root):
+    # On the PostgreSQL + Redis run this goes through the pipelined Redis path.
+    from portal.errors import RateLimited
+    from portal.ratelimit import check, hit_all
+    from tests.conftest import make_test_app
+
+    app = make_test_app(_tmp_root, "ratelimit-many", RATELIMIT_ENABLED=True)
+    with app.app_context():
+        hit_all("2 per minute", ("addr", "1.2.3.4"), ("code", "A"))
+        hit_all("2 per minute", ("addr", "1.2.3.4"), ("code", "B"))
+        with pytest.raises(RateLimited):
+            hit_all("2 per minute", ("addr", "1.2.3.4"), ("code", "C"))  # the address is over
+        # ...and code C was still counted once, like every key of a refused call.
+        hit_all("2 per minute", ("addr", "5.6.7.8"), ("code", "C"))
+        with pytest.raises(RateLimited):
+            check("2 per minute", "code", "C")
+
+
+def test_the_pipelined_count_falls_back_when_redis_lost_its_script(_tmp_root):
+    from limits import parse
+
+    from portal.ratelimit import hit_all
+    from tests.conftest import make_test_app
+
+    app = make_test_app(_tmp_root, "ratelimit-noscript", RATELIMIT_ENABLED=True)
+    with app.app_context():
+        storage = app.extensions["portal_limiter"].limiter.storage
+        if hasattr(storage, "get_connection"):  # Redis (the embedded run counts in memory)
+            storage.get_connection().script_flush()
+        hit_all("5 per minute", ("addr", "9.9.9.9"))
+        hit_all("5 per minute", ("addr", "9.9.9.9"))
+        key = parse("5 per minute").key_for(app.config["RATELIMIT_KEY_PREFIX"], "addr", "9.9.9.9")
+        assert storage.get(key) == 2
+
+
 def test_forms_are_protected_by_csrf(_tmp_root):
     """A POST without the CSRF token is refused with a readable 400 (no route can opt out silently)."""
     from flask import Blueprint
