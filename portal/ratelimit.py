@@ -26,6 +26,7 @@ class PortalLimiter:
     prefix: str
     enabled: bool
     exempt: set = field(default_factory=set)  # blueprint names, or (name, method) pairs
+    many_script: object = None  # hit_all's script, registered on first use with Redis
 
 
 def init_rate_limits(app: Flask) -> PortalLimiter:
@@ -80,12 +81,28 @@ def hit(limit: str, *key_parts: str) -> None:
         raise RateLimited("too many attempts; please wait and try again")
 
 
+# The ``limits`` library's fixed-window increment (incr_expire.lua), for several keys in one
+# call: same keys, same counters, same expiry rule.
+_INCR_EXPIRE_MANY = """
+local counts = {}
+local amount = tonumber(ARGV[2])
+for i, key in ipairs(KEYS) do
+    local current = redis.call("incrby", key, amount)
+    if tonumber(current) == amount then
+        redis.call("expire", key, ARGV[1])
+    end
+    counts[i] = current
+end
+return counts
+"""
+
+
 def hit_all(limit: str, *keys: tuple[str, ...]) -> None:
     """Count one attempt against ``limit`` for each key (a tuple of key parts) at once.
 
-    On Redis the counters go in one pipelined round trip (the ``limits`` library's own
-    increment script, called by its hash); elsewhere, or if Redis lost the script, one
-    increment each through ``limits``. Every key is counted even when an earlier one is over.
+    On Redis the counters move in one script call, the same increment ``limits`` runs, on
+    the same keys; elsewhere, one increment each through ``limits``. Every key is counted
+    even when an earlier one is over.
 
     :raises RateLimited: any of the limits is exhausted.
     """
@@ -95,21 +112,17 @@ def hit_all(limit: str, *keys: tuple[str, ...]) -> None:
     item = parse(limit)
     storage = state.limiter.storage
     names = [item.key_for(state.prefix, *parts) for parts in keys]
-    counts = _incr_pipelined(storage, names, item.get_expiry())
-    if counts is None:
+    script = _many_script(state, storage)
+    if script is not None:
+        counts = script(keys=[storage.prefixed_key(name) for name in names], args=[item.get_expiry(), 1])
+    else:
         counts = [storage.incr(name, item.get_expiry()) for name in names]
     if any(int(count) > item.amount for count in counts):
         raise RateLimited("too many attempts; please wait and try again")
 
 
-def _incr_pipelined(storage, names: list[str], expiry: int) -> list[int] | None:
-    script = getattr(storage, "lua_incr_expire", None)
-    if script is None or not hasattr(storage, "get_connection"):
-        return None
-    pipe = storage.get_connection().pipeline(transaction=False)
-    for name in names:
-        pipe.evalsha(script.sha, 1, storage.prefixed_key(name), expiry, 1)
-    results = pipe.execute(raise_on_error=False)
-    if any(isinstance(result, Exception) for result in results):
-        return None  # NOSCRIPT after a Redis restart: ``storage.incr`` loads it again
-    return [int(result) for result in results]
+def _many_script(state: PortalLimiter, storage):
+    """The registered script on Redis storage (redis-py reloads it after NOSCRIPT), else None."""
+    if state.many_script is None and hasattr(storage, "get_connection") and hasattr(storage, "prefixed_key"):
+        state.many_script = storage.get_connection().register_script(_INCR_EXPIRE_MANY)
+    return state.many_script

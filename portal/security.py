@@ -53,21 +53,33 @@ def register_security(app: Flask) -> None:
         if limit and request.content_length and request.content_length > limit:
             abort(413)
 
-    @app.after_request
-    def security_headers(response):
-        headers = response.headers
-        headers.setdefault(
+    defaults = [
+        (
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-        )
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config.get("HSTS"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        headers["X-Request-Id"] = g.get("request_id", "")
+        ),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    if app.config.get("HSTS"):
+        defaults.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+
+    @app.after_request
+    def security_headers(response):
+        # What a view set itself (the pay page's own CSP) stays; the rest are added. One pass
+        # over the response's headers, not one per default.
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}
+        for name, value in defaults:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if "x-request-id" in present:
+            headers["X-Request-Id"] = g.get("request_id", "")
+        else:
+            headers.add("X-Request-Id", g.get("request_id", ""))
         return response
 
 

@@ -10,6 +10,8 @@ the portal sends no CORS headers.
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
@@ -21,6 +23,7 @@ from portal.security import guard, public_access
 bp = guard(Blueprint("lookup_api", __name__, url_prefix="/api/v1"), public_access)
 
 _FIELDS = {"code": MAX_CODE, "secret": MAX_SECRET}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _body() -> dict[str, str]:
@@ -46,7 +49,7 @@ def _body() -> dict[str, str]:
                     "message": _("At most %(num)d characters.", num=limit),
                 }
             )
-        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        elif _CONTROL.search(value):
             details.append(
                 {
                     "error": "ValidationError",

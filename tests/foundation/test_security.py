@@ -123,7 +123,7 @@ def test_several_keys_are_counted_at_once_and_any_one_over_its_limit_refuses(_tm
             check("2 per minute", "code", "C")
 
 
-def test_the_pipelined_count_falls_back_when_redis_lost_its_script(_tmp_root):
+def test_the_several_keys_count_survives_redis_losing_its_script(_tmp_root):
     from limits import parse
 
     from portal.ratelimit import hit_all
