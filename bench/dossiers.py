@@ -452,6 +452,8 @@ def sample_lookups(database_url: str, count: int, *, seed_value: int = 13) -> li
     rng.shuffle(rows)
     lookups = []
     for code, phone, id_number in rows:
+        if not phone and not id_number:
+            continue  # nothing to look it up with: nobody can find it by the lookup
         r = rng.random()
         if r < 0.85:
             if phone and (r < 0.45 or not id_number):

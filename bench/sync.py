@@ -356,7 +356,7 @@ def main(argv=None) -> int:
         single_ratio = statistics.median(ratios) if ratios else 0.0
         print(
             f"  baseline {base.rps:,.0f} req/s; single events {single.rps:,.0f} req/s "
-            f"(p50 {single.percentile(50) or 0:.1f} ms, wrong {dict(single.unexpected)}, errors {dict(single.errors)}, "
+            f"(p50 {single.percentile(0.5) or 0:.1f} ms, wrong {dict(single.unexpected)}, errors {dict(single.errors)}, "
             f"most sent by a worker {single.most_sent_by_a_worker} of {len(pool)})\n"
             f"  ratio {single_ratio:.2f} (target >= {SINGLE_TARGET})",
             flush=True,
