@@ -82,29 +82,34 @@ def hit(limit: str, *key_parts: str) -> None:
 
 
 # The ``limits`` library's fixed-window increment (incr_expire.lua), for several keys in one
-# call: same keys, same counters, same expiry rule.
+# call: same keys, same counters, same expiry rule; it stops at the first key over the limit.
 _INCR_EXPIRE_MANY = """
 local counts = {}
 local amount = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
 for i, key in ipairs(KEYS) do
     local current = redis.call("incrby", key, amount)
     if tonumber(current) == amount then
         redis.call("expire", key, ARGV[1])
     end
     counts[i] = current
+    if tonumber(current) > limit then
+        break
+    end
 end
 return counts
 """
 
 
 def hit_all(limit: str, *keys: tuple[str, ...]) -> None:
-    """Count one attempt against ``limit`` for each key (a tuple of key parts) at once.
+    """Count one attempt against ``limit`` for each key (a tuple of key parts), in order,
+    stopping at the first one over it: an attempt refused for its address does not also use
+    up the allowance of the code it named.
 
     On Redis the counters move in one script call, the same increment ``limits`` runs, on
-    the same keys; elsewhere, one increment each through ``limits``. Every key is counted
-    even when an earlier one is over.
+    the same keys; elsewhere, one increment each through ``limits``.
 
-    :raises RateLimited: any of the limits is exhausted.
+    :raises RateLimited: a limit is exhausted.
     """
     state: PortalLimiter = current_app.extensions["portal_limiter"]
     if not state.enabled:
@@ -114,10 +119,14 @@ def hit_all(limit: str, *keys: tuple[str, ...]) -> None:
     names = [item.key_for(state.prefix, *parts) for parts in keys]
     script = _many_script(state, storage)
     if script is not None:
-        counts = script(keys=[storage.prefixed_key(name) for name in names], args=[item.get_expiry(), 1])
+        prefixed = [storage.prefixed_key(name) for name in names]
+        counts = script(keys=prefixed, args=[item.get_expiry(), 1, item.amount])
+        over = any(int(count) > item.amount for count in counts)
     else:
-        counts = [storage.incr(name, item.get_expiry()) for name in names]
-    if any(int(count) > item.amount for count in counts):
+        over = any(
+            storage.incr(name, item.get_expiry()) > item.amount for name in names
+        )  # stops at the first
+    if over:
         raise RateLimited("too many attempts; please wait and try again")
 
 

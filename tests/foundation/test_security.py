@@ -105,7 +105,7 @@ def test_a_keyed_limit_raises_rate_limited_after_the_allowance(_tmp_root):
             hit("2 per minute", "signin", "user@example.vn")
 
 
-def test_several_keys_are_counted_at_once_and_any_one_over_its_limit_refuses(_tmp_root):
+def test_several_keys_are_counted_in_one_call_and_a_refusal_stops_at_the_key_over_its_limit(_tmp_root):
     # On the PostgreSQL + Redis run this goes through the pipelined Redis path.
     from portal.errors import RateLimited
     from portal.ratelimit import check, hit_all
@@ -117,8 +117,10 @@ def test_several_keys_are_counted_at_once_and_any_one_over_its_limit_refuses(_tm
         hit_all("2 per minute", ("addr", "1.2.3.4"), ("code", "B"))
         with pytest.raises(RateLimited):
             hit_all("2 per minute", ("addr", "1.2.3.4"), ("code", "C"))  # the address is over
-        # ...and code C was still counted once, like every key of a refused call.
+        # ...and the refused attempt did not use up code C's allowance.
         hit_all("2 per minute", ("addr", "5.6.7.8"), ("code", "C"))
+        check("2 per minute", "code", "C")
+        hit_all("2 per minute", ("addr", "5.6.7.9"), ("code", "C"))
         with pytest.raises(RateLimited):
             check("2 per minute", "code", "C")
 
