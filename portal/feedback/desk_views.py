@@ -169,114 +169,119 @@ def attachment(ticket_id: int):
     )
 
 
+def _on_ticket(ticket_id: int, key: str, form, act, done: str, main_field: str | None = None):
+    """What every form on the ticket page does: validate, ``act(form)`` through the desk
+    service, then back to the ticket with ``done``; a refusal re-renders the ticket with the
+    form (under its template name ``key``) and its errors, nothing saved."""
+    if not form.validate_on_submit():
+        return _refused(ticket_id, key, form)
+    try:
+        act(form)
+    except PortalError as exc:
+        return _refused(ticket_id, key, form, exc, main_field)
+    flash(done, "success")
+    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+
+
 @desk_bp.post("/<int:ticket_id>/tra-loi")
 def reply(ticket_id: int):
-    form = ReplyForm()
-    if not form.validate_on_submit():
-        return _refused(ticket_id, "reply_form", form)
-    try:
-        desk.reply(current_staff(), ticket_id, form.body.data, then=form.then.data)
-    except PortalError as exc:
-        return _refused(ticket_id, "reply_form", form, exc, "body")
-    flash(_("The reply is sent to the citizen."), "success")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+    return _on_ticket(
+        ticket_id,
+        "reply_form",
+        ReplyForm(),
+        lambda f: desk.reply(current_staff(), ticket_id, f.body.data, then=f.then.data),
+        _("The reply is sent to the citizen."),
+        "body",
+    )
 
 
 @desk_bp.post("/<int:ticket_id>/ghi-chu")
 def note(ticket_id: int):
-    form = NoteForm()
-    if not form.validate_on_submit():
-        return _refused(ticket_id, "note_form", form)
-    try:
-        desk.note(current_staff(), ticket_id, form.body.data)
-    except PortalError as exc:
-        return _refused(ticket_id, "note_form", form, exc, "body")
-    flash(_("The internal note is saved."), "success")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+    return _on_ticket(
+        ticket_id,
+        "note_form",
+        NoteForm(),
+        lambda f: desk.note(current_staff(), ticket_id, f.body.data),
+        _("The internal note is saved."),
+        "body",
+    )
 
 
 @desk_bp.post("/<int:ticket_id>/phan-cong")
 def assign(ticket_id: int):
-    form = _assign_choices(AssignForm())
-    if not form.validate_on_submit():
-        return _refused(ticket_id, "assign_form", form)
-    try:
-        desk.assign(current_staff(), ticket_id, int(form.assignee.data) if form.assignee.data else None)
-    except PortalError as exc:
-        return _refused(ticket_id, "assign_form", form, exc, "assignee")
-    flash(_("The assignment is saved."), "success")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+    return _on_ticket(
+        ticket_id,
+        "assign_form",
+        _assign_choices(AssignForm()),
+        lambda f: desk.assign(current_staff(), ticket_id, int(f.assignee.data) if f.assignee.data else None),
+        _("The assignment is saved."),
+        "assignee",
+    )
 
 
 @desk_bp.post("/<int:ticket_id>/trang-thai")
 def status(ticket_id: int):
-    form = StatusForm()
-    if not form.validate_on_submit():
-        return _refused(ticket_id, "status_form", form)
-    try:
-        desk.set_status(current_staff(), ticket_id, form.status.data)
-    except PortalError as exc:
-        return _refused(ticket_id, "status_form", form, exc, "status")
-    flash(_("The status is changed."), "success")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+    return _on_ticket(
+        ticket_id,
+        "status_form",
+        StatusForm(),
+        lambda f: desk.set_status(current_staff(), ticket_id, f.status.data),
+        _("The status is changed."),
+        "status",
+    )
 
 
 @desk_bp.post("/<int:ticket_id>/gop")
 def merge(ticket_id: int):
-    form = NumberForm(prefix="merge")
-    if not form.validate_on_submit():
-        return _refused(ticket_id, "merge_form", form)
-    try:
-        desk.merge(current_staff(), ticket_id, form.number.data)
-    except PortalError as exc:
-        return _refused(ticket_id, "merge_form", form, exc, "number")
-    flash(_("The ticket is merged."), "success")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+    return _on_ticket(
+        ticket_id,
+        "merge_form",
+        NumberForm(prefix="merge"),
+        lambda f: desk.merge(current_staff(), ticket_id, f.number.data),
+        _("The ticket is merged."),
+        "number",
+    )
 
 
 @desk_bp.post("/<int:ticket_id>/lien-ket")
 def link(ticket_id: int):
-    form = NumberForm(prefix="link")
-    if not form.validate_on_submit():
-        return _refused(ticket_id, "link_form", form)
-    try:
-        desk.link(current_staff(), ticket_id, form.number.data)
-    except PortalError as exc:
-        return _refused(ticket_id, "link_form", form, exc, "number")
-    flash(_("The tickets are linked."), "success")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+    return _on_ticket(
+        ticket_id,
+        "link_form",
+        NumberForm(prefix="link"),
+        lambda f: desk.link(current_staff(), ticket_id, f.number.data),
+        _("The tickets are linked."),
+        "number",
+    )
 
 
 @desk_bp.post("/<int:ticket_id>/chuyen")
 def forward(ticket_id: int):
-    form = ForwardForm()
-    if not form.validate_on_submit():
-        return _refused(ticket_id, "forward_form", form)
-    try:
-        desk.forward(current_staff(), ticket_id, form.agency_code.data, form.reason.data)
-    except PortalError as exc:
-        return _refused(ticket_id, "forward_form", form, exc, "agency_code")
-    flash(_("The ticket is forwarded."), "success")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+    return _on_ticket(
+        ticket_id,
+        "forward_form",
+        ForwardForm(),
+        lambda f: desk.forward(current_staff(), ticket_id, f.agency_code.data, f.reason.data),
+        _("The ticket is forwarded."),
+        "agency_code",
+    )
 
 
 @desk_bp.post("/<int:ticket_id>/cong-khai")
 def propose(ticket_id: int):
-    form = PublicationForm()
-    if not form.validate_on_submit():
-        return _refused(ticket_id, "publication_form", form)
-    try:
-        desk.propose_publication(
+    return _on_ticket(
+        ticket_id,
+        "publication_form",
+        PublicationForm(),
+        lambda f: desk.propose_publication(
             current_staff(),
             ticket_id,
-            unsafe_title=form.question_title.data,
-            unsafe_question=form.question.data,
-            unsafe_answer=form.answer.data,
-        )
-    except PortalError as exc:
-        return _refused(ticket_id, "publication_form", form, exc)
-    flash(_("The question and answer wait for a supervisor's approval."), "success")
-    return redirect(url_for("desk.ticket", ticket_id=ticket_id))
+            unsafe_title=f.question_title.data,
+            unsafe_question=f.question.data,
+            unsafe_answer=f.answer.data,
+        ),
+        _("The question and answer wait for a supervisor's approval."),
+    )
 
 
 @desk_bp.route("/cuoc-goi", methods=["GET", "POST"])
