@@ -450,7 +450,8 @@ def _lookup_statement() -> sa.TextualSelect:
     )
 
 
-_LOOKUP: sa.TextualSelect | None = None
+_LOOKUP = _lookup_statement()
+_LOOKUP_PSYCOPG = _LOOKUP.element.text.replace(":code", "%(code)s")  # psycopg's parameter style
 LookupRow = namedtuple(
     "LookupRow",
     "code status applicant_phone applicant_id_number received_at due_at procedure_name agency_name "
@@ -467,9 +468,6 @@ def find_for_lookup(code: str) -> LookupRow | sa.Row | None:
     psycopg on a pooled connection (psycopg prepares it once per connection and hands back
     aware datetimes); SQLAlchemy's result machinery was most of this read's cost.
     """
-    global _LOOKUP
-    if _LOOKUP is None:
-        _LOOKUP = _lookup_statement()
     engine = db.engine
     if engine.dialect.driver == "psycopg":
         return _find_on_psycopg(engine, code)
@@ -478,13 +476,12 @@ def find_for_lookup(code: str) -> LookupRow | sa.Row | None:
 
 
 def _find_on_psycopg(engine: sa.Engine, code: str) -> LookupRow | None:
-    sql = _LOOKUP.element.text.replace(":code", "%(code)s")
     pooled = engine.raw_connection()
     try:
         connection = pooled.driver_connection
         connection.autocommit = True
         try:
-            row = connection.execute(sql, {"code": code}).fetchone()
+            row = connection.execute(_LOOKUP_PSYCOPG, {"code": code}).fetchone()
         finally:
             connection.autocommit = False
     finally:
