@@ -56,6 +56,8 @@ LOOKUP_POOL_MARGIN = 3.0
 # The JSON lookups come from client numbers from here on, so no address is shared with a visitor.
 API_FIRST_CLIENT = 1_000_000
 LOOKUP_TARGETS = ("lookup", "lookup-api")
+# Machine targets measured against the floor too (bench/floor_app.py).
+FLOOR_TARGETS = ("lookup-api", "webhook")
 # Baseline cycles further apart than this (90th / 10th percentile) mean the machine was busy.
 BUSY_SPREAD = 1.5
 # The 1-minute load average before the benchmark started anything of its own.
@@ -236,11 +238,21 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         "webhook": portal,
         "stats": portal,
     }
+    # The floor (bench/floor_app.py) answers the machine targets' own requests with only the
+    # I/O they cannot avoid: the ceiling any code could reach here. PostgreSQL only.
+    floors = {f"floor-{t}": t for t in FLOOR_TARGETS if t in selected and setup.name == "production"}
+    floor = None
+    if floors:
+        _create_floor_table(setup.env["DATABASE_URL"])
+        floor = Server("floor", "bench.floor_app:app", setup.env, "/", logs / "floor.log")
+        servers.update(dict.fromkeys(floors, floor))
     requests: dict[str, list[Request]] = {}
     lookup_info: dict = {}
     try:
         baseline.start()
         portal.start()
+        if floor is not None:
+            floor.start()
         print(
             f"  gunicorn (2 sync workers): portal on :{portal.port}, baseline on :{baseline.port}", flush=True
         )
@@ -263,6 +275,8 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
             requests["lookup-api"], primed["lookup-api"] = prepare_api_lookups(portal, lookups[::-1], args)
         if "webhook" in selected:
             requests["webhook"] = webhook_load.requests_for(HOST, portal.port, webhook_payments)
+        for name, target in floors.items():
+            requests[name] = requests[target]
 
         cycles = max(1, round(args.duration / args.window))
         print(
@@ -272,23 +286,27 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         )
         measured = run_interleaved(
             HOST,
-            [Target(t, servers[t].port, paths.get(t, []), requests.get(t)) for t in names],
+            [Target(t, servers[t].port, paths.get(t, []), requests.get(t)) for t in [*names, *floors]],
             concurrency=args.concurrency,
             seconds_per_target=args.duration,
             window=args.window,
             warmup_cycles=args.warmup_cycles,
-            cpu_probe=lambda: baseline.cpu_seconds() + portal.cpu_seconds(),
+            cpu_probe=lambda: (
+                baseline.cpu_seconds() + portal.cpu_seconds() + (floor.cpu_seconds() if floor else 0.0)
+            ),
         )
     finally:
         portal.stop()
         baseline.stop()
+        if floor is not None:
+            floor.stop()
         if "webhook" in selected and getattr(setup, "redis_url", None):
             webhook_load.empty_queues(setup.redis_url, setup.prefix)
     profile = _report_profile(setup, args) if args.profile else None
 
     base = measured["baseline"]
     targets = {}
-    for target in names:
+    for target in [*names, *floors]:
         result = measured[target]
         summary = result.summary()
         # Each cycle's ratio compares windows a second apart, so load from other processes
@@ -297,7 +315,9 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         summary["cycle_ratios"] = [round(x, 3) for x in cycle_ratios]
         summary["ratio"] = round(statistics.median(cycle_ratios), 3) if cycle_ratios else None
         summary["ratio_of_totals"] = round(result.rps / base.rps, 3) if base.rps else None
-        if target != "baseline":
+        if target in floors:
+            summary["floor_of"] = floors[target]
+        elif target != "baseline":
             summary["target_ratio"] = webhook_load.TARGET if target == "webhook" else setup.target
             summary["pass"] = bool(
                 summary["ratio"] is not None
@@ -346,6 +366,15 @@ def measure_setup(setup: Setup, args: argparse.Namespace) -> dict:
         "priming": primed,
         "targets": targets,
     }
+
+
+def _create_floor_table(database_url: str) -> None:
+    import psycopg
+
+    from bench.floor_app import CREATE_TABLE
+
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        connection.execute(CREATE_TABLE)
 
 
 def prepare_lookups(setup: Setup, portal: Server, lookups: list, args: argparse.Namespace):

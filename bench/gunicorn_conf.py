@@ -5,7 +5,9 @@ access log: whatever differs between the two measurements is the application, no
 server. ``bind`` is given on the command line.
 """
 
-workers = 2
+import os
+
+workers = int(os.environ.get("BENCH_WORKERS", "2"))
 worker_class = "sync"
 # Each worker imports the app itself (no preload), as a plain ``gunicorn wsgi:app`` does.
 preload_app = False

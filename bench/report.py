@@ -10,6 +10,8 @@ LABELS = {
     "lookup-api": "dossier lookup JSON POST /api/v1/dossiers/lookup",
     "webhook": "payment webhook POST (3 events/pay)",
     "stats": "public statistics /thong-ke",
+    "floor-lookup-api": "  floor: same lookups, I/O only",
+    "floor-webhook": "  floor: same events, I/O only",
 }
 
 
@@ -31,6 +33,8 @@ def table(results: dict) -> str:
         for target, row in setup["targets"].items():
             if target == "baseline":
                 verdict = "(reference)"
+            elif "floor_of" in row:
+                verdict = f"(ceiling for {row['floor_of']}: bench/floor_app.py)"
             else:
                 goal = f"ratio >= {row['target_ratio']}"
                 if row.get("unexpected", row["non_2xx"]) or row["errors"]:
@@ -49,7 +53,9 @@ def table(results: dict) -> str:
         "ratio = the target's requests/s over the baseline's in the same cycle, median over the cycles; "
         "p50/p99 over all cycles;\ncpu/req = CPU ms the server's processes used per answered request "
         "(steadier than req/s when other processes share the machine);\nok = answered as expected "
-        "(2xx; for lookups the result page, or 404 for a wrong code or number), wrong = any other answer."
+        "(2xx; for lookups the result page, or 404 for a wrong code or number), wrong = any other answer;\n"
+        "floor = bench/floor_app.py answering the same requests with only the I/O they cannot avoid (one "
+        "Redis call, the SQL, the commit): the ceiling any code reaches on this machine."
     )
     for name, setup in results["setups"].items():
         row = (setup.get("targets") or {}).get("lookup")

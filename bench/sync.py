@@ -29,8 +29,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.__main__ import _create_floor_table, _report_profile
 from bench.load import Request, Target, run_interleaved
-from bench.server import HOST, Server, ServerError
+from bench.server import CONF, HOST, Server, ServerError
 from bench.setups import CommandFailed, ProductionSetup, SetupUnavailable
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -88,6 +89,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--single-only", action="store_true", help="measure the single-event requests only (no batch stage)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the portal's workers under cProfile and print where the time went (ratios not comparable)",
+    )
     return parser.parse_args(argv)
 
 
@@ -262,6 +271,60 @@ def _single_requests(port: int, secret: str, codes: list[str], count: int) -> li
 # --------------------------------------------------------------------------------- main
 
 
+def _batch_stage(args, setup, base_url: str, secret: str) -> dict:
+    """Batches of 500 through the API against raw executemany writes, taking turns."""
+    streams = _streams(args.events, args.dossiers, args.writers, "-api")
+    raw_streams = _streams(args.events, args.dossiers, args.writers, "-raw")
+    # The raw writer stores each event once, as the API does (duplicates store nothing).
+    raw_streams = [list({e["event_id"]: e for e in reversed(s)}.values())[::-1] for s in raw_streams]
+    _send_batches(base_url, secret, _streams(2000, 200, args.writers, "-warm"))  # warm-up, not timed
+    # API and raw writes take turns, a quarter of each stream at a time, so that load from
+    # elsewhere on the machine falls on both alike; the figure is the median of the rounds.
+    counts: dict = {}
+    api_seconds = raw_seconds = 0.0
+    stored_total = raw_total = 0
+    round_ratios = []
+    seen_maps: list[dict[str, int]] = [{} for _ in raw_streams]
+    for r in range(ROUNDS):
+        part = [_quarter(stream, r) for stream in streams]
+        seconds, got = _send_batches(base_url, secret, part)
+        stored = got.get("applied", 0) + got.get("stale", 0)
+        raw_part = [_quarter(stream, r) for stream in raw_streams]
+        raw_s = _raw_writes(setup.env["DATABASE_URL"], raw_part, seen_maps)
+        raw_n = sum(len(p) for p in raw_part)
+        round_ratios.append((stored / seconds) / (raw_n / raw_s))
+        for key, value in got.items():
+            counts[key] = counts.get(key, 0) + value
+        api_seconds, raw_seconds = api_seconds + seconds, raw_seconds + raw_s
+        stored_total, raw_total = stored_total + stored, raw_total + raw_n
+    sent = sum(len(s) for s in streams)
+    stored, raw_sent = stored_total, raw_total
+    api_rate, raw_rate = stored / api_seconds, raw_sent / raw_seconds
+    batch_ratio = statistics.median(round_ratios)
+    print(
+        f"  batches of 500: {sent:,} events sent, {stored:,} stored in {api_seconds:.1f}s = "
+        f"{api_rate:,.0f} events/s stored ({sent / api_seconds:,.0f} sent/s) {counts}\n"
+        f"  raw executemany: {raw_sent:,} events in {raw_seconds:.1f}s = {raw_rate:,.0f} events/s\n"
+        f"  ratio {batch_ratio:.2f} (median of rounds {', '.join(f'{x:.2f}' for x in round_ratios)}; "
+        f"target >= {BATCH_TARGET})",
+        flush=True,
+    )
+
+    return {
+        "events_sent": sent,
+        "results": counts,
+        "api_seconds": round(api_seconds, 2),
+        "api_events_per_s": round(api_rate),
+        "raw_events": raw_sent,
+        "raw_seconds": round(raw_seconds, 2),
+        "raw_events_per_s": round(raw_rate),
+        "ratio": round(batch_ratio, 3),
+        "round_ratios": [round(x, 3) for x in round_ratios],
+        "target": BATCH_TARGET,
+        "met": batch_ratio >= BATCH_TARGET,
+    }
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup = SyncSetup(pg_admin_url=args.pg_admin_url, redis_url=args.redis_url)
@@ -280,51 +343,31 @@ def main(argv=None) -> int:
         secret = _create_partner(setup.env)
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         os.environ.setdefault("PORTAL_ENV", "production")
-        portal = Server("portal", "wsgi:app", setup.env, "/healthz", setup.workdir / "portal.log")
+        portal_env, portal_conf = setup.env, CONF
+        if args.profile:
+            (setup.workdir / "profile").mkdir(exist_ok=True)
+            portal_env = {**setup.env, "BENCH_PROFILE_DIR": str(setup.workdir / "profile")}
+            portal_conf = Path(__file__).resolve().parent / "gunicorn_profile.py"
+        portal = Server(
+            "portal", "wsgi:app", portal_env, "/healthz", setup.workdir / "portal.log", conf=portal_conf
+        )
         baseline = Server(
             "baseline", "bench.baseline_app:app", setup.env, "/", setup.workdir / "baseline.log"
         )
-        servers = [portal, baseline]
+        _create_floor_table(setup.env["DATABASE_URL"])
+        floor = Server(
+            "floor",
+            "bench.floor_app:app",
+            {**setup.env, "BENCH_SYNC_SECRET": secret},
+            "/",
+            setup.workdir / "floor.log",
+        )
+        servers = [portal, baseline, floor]
         for server in servers:
             server.start()
         base_url = f"http://{HOST}:{portal.port}"
 
-        streams = _streams(args.events, args.dossiers, args.writers, "-api")
-        raw_streams = _streams(args.events, args.dossiers, args.writers, "-raw")
-        # The raw writer stores each event once, as the API does (duplicates store nothing).
-        raw_streams = [list({e["event_id"]: e for e in reversed(s)}.values())[::-1] for s in raw_streams]
-        _send_batches(base_url, secret, _streams(2000, 200, args.writers, "-warm"))  # warm-up, not timed
-        # API and raw writes take turns, a quarter of each stream at a time, so that load from
-        # elsewhere on the machine falls on both alike; the figure is the median of the rounds.
-        counts: dict = {}
-        api_seconds = raw_seconds = 0.0
-        stored_total = raw_total = 0
-        round_ratios = []
-        seen_maps: list[dict[str, int]] = [{} for _ in raw_streams]
-        for r in range(ROUNDS):
-            part = [_quarter(stream, r) for stream in streams]
-            seconds, got = _send_batches(base_url, secret, part)
-            stored = got.get("applied", 0) + got.get("stale", 0)
-            raw_part = [_quarter(stream, r) for stream in raw_streams]
-            raw_s = _raw_writes(setup.env["DATABASE_URL"], raw_part, seen_maps)
-            raw_n = sum(len(p) for p in raw_part)
-            round_ratios.append((stored / seconds) / (raw_n / raw_s))
-            for key, value in got.items():
-                counts[key] = counts.get(key, 0) + value
-            api_seconds, raw_seconds = api_seconds + seconds, raw_seconds + raw_s
-            stored_total, raw_total = stored_total + stored, raw_total + raw_n
-        sent = sum(len(s) for s in streams)
-        stored, raw_sent = stored_total, raw_total
-        api_rate, raw_rate = stored / api_seconds, raw_sent / raw_seconds
-        batch_ratio = statistics.median(round_ratios)
-        print(
-            f"  batches of 500: {sent:,} events sent, {stored:,} stored in {api_seconds:.1f}s = "
-            f"{api_rate:,.0f} events/s stored ({sent / api_seconds:,.0f} sent/s) {counts}\n"
-            f"  raw executemany: {raw_sent:,} events in {raw_seconds:.1f}s = {raw_rate:,.0f} events/s\n"
-            f"  ratio {batch_ratio:.2f} (median of rounds {', '.join(f'{x:.2f}' for x in round_ratios)}; "
-            f"target >= {BATCH_TARGET})",
-            flush=True,
-        )
+        batch = None if args.single_only else _batch_stage(args, setup, base_url, secret)
 
         # Open dossiers for the single events (not timed).
         from portal.sync import simulate
@@ -346,39 +389,38 @@ def main(argv=None) -> int:
             [
                 Target("baseline", baseline.port, ["/"]),
                 Target("single-event", portal.port, [], requests=pool),
+                # The floor (bench/floor_app.py): only the I/O a single event cannot avoid.
+                Target("floor-single", floor.port, [], requests=pool),
             ],
             concurrency=args.concurrency,
             seconds_per_target=args.duration,
             window=args.window,
         )
-        base, single = results["baseline"], results["single-event"]
+        base, single, floor_result = results["baseline"], results["single-event"], results["floor-single"]
         ratios = [r / b for r, b in zip(single.cycle_rps, base.cycle_rps, strict=True) if b]
         single_ratio = statistics.median(ratios) if ratios else 0.0
+        floor_ratios = [r / b for r, b in zip(floor_result.cycle_rps, base.cycle_rps, strict=True) if b]
+        floor_ratio = statistics.median(floor_ratios) if floor_ratios else 0.0
         print(
             f"  baseline {base.rps:,.0f} req/s; single events {single.rps:,.0f} req/s "
             f"(p50 {single.percentile(0.5) or 0:.1f} ms, wrong {dict(single.unexpected)}, errors {dict(single.errors)}, "
             f"most sent by a worker {single.most_sent_by_a_worker} of {len(pool)})\n"
-            f"  ratio {single_ratio:.2f} (target >= {SINGLE_TARGET})",
+            f"  ratio {single_ratio:.2f} (target >= {SINGLE_TARGET})\n"
+            f"  floor (only the unavoidable I/O, bench/floor_app.py) {floor_result.rps:,.0f} req/s: ratio "
+            f"{floor_ratio:.2f}, wrong {dict(floor_result.unexpected)}, errors {dict(floor_result.errors)}",
             flush=True,
         )
         if single.unexpected or single.errors:
             print("  portal log (tail):\n" + portal.log_tail(40), flush=True)
+        profile = None
+        if args.profile:
+            portal.stop()  # the workers write their profiles as they exit
+            profile = _report_profile(setup, args)
         report = {
             "when": datetime.now(UTC).isoformat(),
             "setup": setup.describe(),
-            "batch": {
-                "events_sent": sent,
-                "results": counts,
-                "api_seconds": round(api_seconds, 2),
-                "api_events_per_s": round(api_rate),
-                "raw_events": raw_sent,
-                "raw_seconds": round(raw_seconds, 2),
-                "raw_events_per_s": round(raw_rate),
-                "ratio": round(batch_ratio, 3),
-                "round_ratios": [round(x, 3) for x in round_ratios],
-                "target": BATCH_TARGET,
-                "met": batch_ratio >= BATCH_TARGET,
-            },
+            "batch": batch,
+            "profile": profile,
             "single": {
                 "baseline_rps": round(base.rps, 1),
                 "single_event_rps": round(single.rps, 1),
@@ -386,6 +428,8 @@ def main(argv=None) -> int:
                 "ratio": round(single_ratio, 3),
                 "target": SINGLE_TARGET,
                 "met": single_ratio >= SINGLE_TARGET,
+                "floor_rps": round(floor_result.rps, 1),
+                "floor_ratio": round(floor_ratio, 3),
                 "unexpected": dict(single.unexpected),
                 "errors": dict(single.errors),
             },

@@ -3,8 +3,49 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from portal.config import load_config
+
+# Paths only machines call (partners, the payment gateway, apps, probes): they carry no
+# session cookie, so they get Flask's null session and never read or write the store.
+MACHINE_PATHS = ("/api/v1/", "/api/sync/files/", "/payments/webhooks/", "/healthz", "/readyz")
+
+
+class PortalFlask(Flask):
+    """Flask, with each hook's sync/async check made once instead of on every request
+    (Flask asks ``inspect.iscoroutinefunction`` of every hook of every request)."""
+
+    def ensure_sync(self, func):
+        checked = self.__dict__.setdefault("_sync_checked", {})
+        try:
+            return checked[func]
+        except (KeyError, TypeError):  # TypeError: an unhashable callable, not cached
+            wrapped = super().ensure_sync(func)
+        try:
+            checked[func] = wrapped
+        except TypeError:
+            pass
+        return wrapped
+
+
+class MachineSessions(SessionInterface):
+    """The configured session interface, except on MACHINE_PATHS (see there)."""
+
+    def __init__(self, inner: SessionInterface) -> None:
+        self.inner = inner
+        self.serializer = getattr(inner, "serializer", None)
+
+    def open_session(self, app, request):
+        if request.path.startswith(MACHINE_PATHS):
+            return None  # Flask substitutes its null session and skips save_session
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        self.inner.save_session(app, session, response)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -12,7 +53,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     :raises portal.config.ConfigError: production without its secrets.
     """
-    app = Flask(__name__, instance_path=None)
+    app = PortalFlask(__name__, instance_path=None)
     config = load_config(config_name)
     app.config.from_object(config)
     if overrides:
@@ -74,6 +115,7 @@ def register_extensions(app: Flask) -> None:
 
     init_rate_limits(app)
     Session(app)
+    app.session_interface = MachineSessions(app.session_interface)
     from portal.accounts.oidc import init_oidc
     from portal.accounts.sessions import init_sessions
 

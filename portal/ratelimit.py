@@ -10,14 +10,21 @@ something else (an account, a dossier code) use :func:`hit` with their own key a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, request
-from limits import parse
+from limits import parse as _parse_limit
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from portal.errors import RateLimited
+
+
+@functools.lru_cache(maxsize=128)
+def parse(limit: str):
+    """A limit string ("5 per 15 minutes") read once: the configured limits are few."""
+    return _parse_limit(limit)
 
 
 @dataclass
@@ -76,9 +83,7 @@ def hit(limit: str, *key_parts: str) -> None:
 
     :raises RateLimited: the limit is exhausted.
     """
-    state: PortalLimiter = current_app.extensions["portal_limiter"]
-    if state.enabled and not state.limiter.hit(parse(limit), state.prefix, *key_parts):
-        raise RateLimited("too many attempts; please wait and try again")
+    hit_all(limit, key_parts)
 
 
 # The ``limits`` library's fixed-window increment (incr_expire.lua), for several keys in one

@@ -25,9 +25,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm.util import identity_key
 
 from portal.accounts.models import User
-from portal.db import transactional, utcnow
+from portal.db import Raw, transactional, utcnow
 from portal.dossiers.statuses import aware
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
@@ -45,7 +46,6 @@ from portal.payments.models import (
     SUCCEEDED,
     FeeLine,
     Payment,
-    PaymentEvent,
 )
 
 log = logging.getLogger(__name__)
@@ -85,12 +85,7 @@ def lock_payment(payment_id: int) -> Payment:
     lock (other writers then wait for the busy timeout) before the row is read.
     """
     if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(
-            sa.update(Payment)
-            .where(Payment.id == payment_id)
-            .values(updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        _take_sqlite_lock(payment_id)
     return db.session.scalar(
         sa.select(Payment)
         .where(Payment.id == payment_id)
@@ -108,48 +103,100 @@ def apply_gateway_payment(payment_id: int, snapshot: GatewayPayment, *, via: str
     Returns ``applied``, ``ignored`` (nothing new, or a step backwards: stale or out of
     order) or ``mismatch`` (the gateway reports success for another amount or currency, or
     for a payment already closed here: recorded in ``flagged`` for staff, never applied).
+
+    It runs for every callback, so it reads and writes the payment row with a few plain
+    statements (:class:`portal.db.Raw`), never loading it as an object.
     """
     new = snapshot.state
     if new == CREATED:
         return "ignored"
     # States only move forward: what cannot apply to the state read now cannot apply to any
     # later one, so most repeats and late events are answered without taking the lock.
-    current = db.session.scalar(sa.select(Payment.state).where(Payment.id == payment_id))
+    found = _STATE.first({"id": payment_id})
+    current = found[0] if found else None
     if current is None or new == current:
         return "ignored"
     if not can_move(current, new) and not (new == SUCCEEDED and current in (CANCELLED, EXPIRED)):
         return "ignored"
-    payment = lock_payment(payment_id)
-    if payment is None or (payment.gateway_ref and snapshot.ref != payment.gateway_ref):
+    locked = _lock_row(payment_id)
+    if locked is None:
         return "ignored"
-    if new == payment.state or new == CREATED:
+    state, gateway_ref, amount, currency = locked
+    if (gateway_ref and snapshot.ref != gateway_ref) or new == state:
         return "ignored"
     if new == SUCCEEDED:
-        if snapshot.amount != payment.amount or snapshot.currency != payment.currency:
-            payment.flagged = (
+        flagged = None
+        if snapshot.amount != amount or snapshot.currency != currency:
+            flagged = (
                 f"gateway reported success for {snapshot.amount} {snapshot.currency}, "
-                f"expected {payment.amount} {payment.currency}"
+                f"expected {amount} {currency}"
             )[:300]
-            log.warning("payment amount mismatch", extra={"payment_id": payment.id, "via": via})
+            log.warning("payment amount mismatch", extra={"payment_id": payment_id, "via": via})
+        elif state in (CANCELLED, EXPIRED):
+            flagged = f"gateway reported success after the payment was {state} here"
+            log.warning("payment succeeded after closing", extra={"payment_id": payment_id, "via": via})
+        if flagged:
+            _update_payment(payment_id, flagged=flagged)
             return "mismatch"
-        if payment.state in (CANCELLED, EXPIRED):
-            payment.flagged = f"gateway reported success after the payment was {payment.state} here"
-            log.warning("payment succeeded after closing", extra={"payment_id": payment.id, "via": via})
-            return "mismatch"
-    if not can_move(payment.state, new):
+    if not can_move(state, new):
         return "ignored"
     now = utcnow()
-    payment.state = new
+    changes: dict = {"state": new}
     if new == FAILED:
-        payment.failure_code = (snapshot.failure_code or "")[:64] or None
-        payment.failure_message = snapshot.failure_message
+        changes["failure_code"] = (snapshot.failure_code or "")[:64] or None
+        changes["failure_message"] = snapshot.failure_message
     if new in CLOSED:
-        payment.closed_at = now
+        changes["closed_at"] = now
     if new == SUCCEEDED:
-        payment.succeeded_at = now
-        enqueue("payments.effects", payment.id)
-    log.info("payment state applied", extra={"payment_id": payment.id, "state": new, "via": via})
+        changes["succeeded_at"] = now
+        enqueue("payments.effects", payment_id)
+    _update_payment(payment_id, **changes)
+    log.info("payment state applied", extra={"payment_id": payment_id, "state": new, "via": via})
     return "applied"
+
+
+_STATE = Raw("SELECT state FROM payments WHERE id = :id")
+_LOCKED = Raw("SELECT state, gateway_ref, amount, currency FROM payments WHERE id = :id FOR UPDATE")
+_READ = Raw("SELECT state, gateway_ref, amount, currency FROM payments WHERE id = :id")
+
+
+def _lock_row(payment_id: int) -> tuple | None:
+    """(state, gateway_ref, amount, currency) of the payment, under its row lock (see
+    :func:`lock_payment` for SQLite)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _LOCKED.first({"id": payment_id})
+    _take_sqlite_lock(payment_id)
+    return _READ.first({"id": payment_id})
+
+
+def _take_sqlite_lock(payment_id: int) -> None:
+    db.session.execute(
+        sa.update(Payment)
+        .where(Payment.id == payment_id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _update_payment(payment_id: int, **changes) -> None:
+    """Write ``changes`` to the payment row; a copy of it loaded in this session is expired,
+    so that nothing reads (or flushes) the old values afterwards."""
+    changes["updated_at"] = utcnow()
+    names = tuple(sorted(changes))
+    statement = _UPDATES.get(names)
+    if statement is None:
+        statement = _UPDATES[names] = Raw(
+            f"UPDATE payments SET {', '.join(f'{n} = :{n}' for n in names)} WHERE id = :id",
+            **{n: sa.DateTime(timezone=True) for n in names if n.endswith("_at")},
+        )
+    statement.rows({**changes, "id": payment_id})
+    loaded = db.session.identity_map.get(identity_key(Payment, payment_id))
+    if loaded is not None:
+        db.session.expire(loaded)
+
+
+# One statement per set of columns written (a handful: succeeded, failed, flagged, ...).
+_UPDATES: dict[tuple[str, ...], Raw] = {}
 
 
 def receipt_lines(payment: Payment) -> list[dict]:
@@ -385,17 +432,17 @@ def _attach_in_transaction(payment_id: int, snapshot: GatewayPayment) -> None:
     )
 
 
-_RECORD_EVENT = sa.text(
+_RECORD_EVENT = Raw(
     "INSERT INTO payment_events (source, external_id, type, result, payment_id, occurred_at, received_at, payload) "
     "VALUES (:source, :external_id, :type, 'ignored', "
     "(SELECT id FROM payments WHERE gateway = :gateway AND gateway_ref = :payment_ref), "
     ":occurred_at, :received_at, :payload) "
-    "ON CONFLICT (source, external_id) DO NOTHING RETURNING id, payment_id"
-).bindparams(
-    sa.bindparam("occurred_at", type_=sa.DateTime(timezone=True)),
-    sa.bindparam("received_at", type_=sa.DateTime(timezone=True)),
-    sa.bindparam("payload", type_=sa.JSON()),
+    "ON CONFLICT (source, external_id) DO NOTHING RETURNING id, payment_id",
+    occurred_at=sa.DateTime(timezone=True),
+    received_at=sa.DateTime(timezone=True),
+    payload=sa.JSON(),
 )
+_EVENT_RESULT = Raw("UPDATE payment_events SET result = :result, payment_id = :payment_id WHERE id = :id")
 
 
 @transactional
@@ -408,10 +455,8 @@ def handle_callback(gateway: str, event: GatewayEvent) -> str:
     from datetime import UTC, datetime
 
     occurred = datetime.fromtimestamp(event.created, UTC) if event.created else None
-    # One statement, written out: it runs for every callback, and building it through the
-    # expression language cost more than the database round trip.
-    row = db.session.execute(
-        _RECORD_EVENT,
+    # One statement, written out: it runs for every callback.
+    row = _RECORD_EVENT.first(
         {
             "source": gateway,
             "gateway": gateway,
@@ -421,8 +466,8 @@ def handle_callback(gateway: str, event: GatewayEvent) -> str:
             "occurred_at": occurred,
             "received_at": utcnow(),
             "payload": event.payload,
-        },
-    ).first()
+        }
+    )
     if row is None:
         return "duplicate"
     inserted, payment_id = row
@@ -440,12 +485,7 @@ def handle_callback(gateway: str, event: GatewayEvent) -> str:
     else:
         result = "ignored"
     if result != "ignored" or row[1] != payment_id:
-        db.session.execute(
-            sa.update(PaymentEvent)
-            .where(PaymentEvent.id == inserted)
-            .values(result=result, payment_id=payment_id)
-            .execution_options(synchronize_session=False)
-        )
+        _EVENT_RESULT.rows({"result": result, "payment_id": payment_id, "id": inserted})
     return result
 
 

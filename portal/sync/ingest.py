@@ -31,7 +31,7 @@ savepoint per event would cost two round trips per event for no case that can ha
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -39,7 +39,7 @@ from flask import current_app
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from portal.accounts.models import IdentityLink, User
-from portal.db import transactional, utcnow
+from portal.db import Raw, transactional, utcnow
 from portal.dossiers.models import FINAL_STATUSES, Dossier, DossierEvent, DossierPause
 from portal.dossiers.statuses import aware
 from portal.extensions import db
@@ -143,11 +143,14 @@ def _ingest_once(partner_code: str, source: str, items: list[Incoming]) -> list[
     if created:
         dossiers.update(_lock_dossiers(created, postgres))
 
-    sent_before = set(
-        db.session.scalars(
-            sa.select(E.c.external_id).where(E.c.source == source, E.c.external_id.in_(list(first_of)))
+    if postgres:
+        sent_before = {row[0] for row in _SENT_BEFORE.rows({"source": source, "ids": list(first_of)})}
+    else:
+        sent_before = set(
+            db.session.scalars(
+                sa.select(E.c.external_id).where(E.c.source == source, E.c.external_id.in_(list(first_of)))
+            )
         )
-    )
     by_dossier: dict[str, list[Incoming]] = defaultdict(list)
     for item in live:
         if item.result is not None:
@@ -218,14 +221,35 @@ _DOSSIERS = (
 )
 
 
+_COLUMNS = (
+    "id code status agency_code last_event_at due_at original_due_at finished_at received_at "
+    "processing_days applicant_email user_id pause_id pause_status pause_started_at"
+)
+_Row = namedtuple("_Row", _COLUMNS)
+# The same read for PostgreSQL, on psycopg (an array parameter instead of an expanding IN).
+_DOSSIERS_LOCKED = Raw(
+    "SELECT d.id, d.code, d.status, d.agency_code, d.last_event_at, d.due_at, d.original_due_at, "
+    "d.finished_at, d.received_at, d.processing_days, d.applicant_email, d.user_id, "
+    "p.id, p.status, p.started_at FROM dossiers d "
+    "LEFT OUTER JOIN dossier_pauses p ON p.dossier_id = d.id AND p.ended_at IS NULL "
+    "WHERE d.code = ANY(:codes) AND d.state = 'filed' ORDER BY d.code, p.started_at, p.id FOR UPDATE OF d"
+)
+_SENT_BEFORE = Raw(
+    "SELECT external_id FROM dossier_events WHERE source = :source AND external_id = ANY(:ids)"
+)
+
+
 def _lock_dossiers(codes: list[str], postgres: bool) -> dict[str, _State]:
     """The filed dossiers with these codes, with their open pause, locked (PostgreSQL) in code
     order for the rest of the transaction."""
     if not codes:
         return {}
-    query = _DOSSIERS.with_for_update(of=D) if postgres else _DOSSIERS
+    if postgres:
+        rows = [_Row(*row) for row in _DOSSIERS_LOCKED.rows({"codes": codes})]
+    else:
+        rows = db.session.execute(_DOSSIERS, {"codes": codes}).all()
     found: dict[str, _State] = {}
-    for row in db.session.execute(query, {"codes": codes}).all():
+    for row in rows:
         state = found.get(row.code)
         if state is None:
             state = found[row.code] = _State(row)
@@ -414,7 +438,7 @@ def _write(states: list[_State], source: str, now: datetime) -> list[str]:
             )
             if state.tell and item.result == "applied":
                 notify.append(item.event_id)
-    db.session.execute(_INSERT_EVENT, event_rows)
+    _INSERT_EVENT.many(event_rows)
     changed = [
         {
             "b_id": state.id,
@@ -429,7 +453,7 @@ def _write(states: list[_State], source: str, now: datetime) -> list[str]:
         if state.columns() != state.before  # a stale event often changes nothing
     ]
     if changed:
-        db.session.execute(_UPDATE_DOSSIER, changed)
+        _UPDATE_DOSSIER.many(changed)
     dropped = [pause_id for state in states for pause_id in state.dropped_pauses]
     if dropped:
         db.session.execute(sa.delete(P).where(P.c.id.in_(dropped)))
@@ -448,25 +472,36 @@ def _write(states: list[_State], source: str, now: datetime) -> list[str]:
             elif pause.changed:
                 ended.append({"b_id": pause.id, "b_ended": pause.ended_at})
     if ended:
-        db.session.execute(_END_PAUSE, ended)
+        _END_PAUSE.many(ended)
     if new_pauses:
-        db.session.execute(_INSERT_PAUSE, new_pauses)
+        _INSERT_PAUSE.many(new_pauses)
     return notify
 
 
-# Built once: plain multi-row statements (the driver's executemany, no RETURNING).
-_INSERT_EVENT = sa.insert(E)
-_INSERT_PAUSE = sa.insert(P)
-_END_PAUSE = sa.update(P).where(P.c.id == sa.bindparam("b_id")).values(ended_at=sa.bindparam("b_ended"))
-_UPDATE_DOSSIER = (
-    sa.update(D)
-    .where(D.c.id == sa.bindparam("b_id"))
-    .values(
-        status=sa.bindparam("b_status"),
-        last_event_at=sa.bindparam("b_last"),
-        due_at=sa.bindparam("b_due"),
-        original_due_at=sa.bindparam("b_original"),
-        finished_at=sa.bindparam("b_finished"),
-        updated_at=sa.bindparam("b_now"),
-    )
+# Built once: plain statements run once per row (psycopg pipelines them), no RETURNING.
+_AT = sa.DateTime(timezone=True)
+_INSERT_EVENT = Raw(
+    "INSERT INTO dossier_events (dossier_id, status, occurred_at, recorded_at, source, external_id, result, "
+    "note, handler_name, handler_unit, due_at, notified_at) VALUES (:dossier_id, :status, :occurred_at, "
+    ":recorded_at, :source, :external_id, :result, :note, :handler_name, :handler_unit, :due_at, :notified_at)",
+    occurred_at=_AT,
+    recorded_at=_AT,
+    due_at=_AT,
+    notified_at=_AT,
+)
+_INSERT_PAUSE = Raw(
+    "INSERT INTO dossier_pauses (dossier_id, status, started_at, ended_at) "
+    "VALUES (:dossier_id, :status, :started_at, :ended_at)",
+    started_at=_AT,
+    ended_at=_AT,
+)
+_END_PAUSE = Raw("UPDATE dossier_pauses SET ended_at = :b_ended WHERE id = :b_id", b_ended=_AT)
+_UPDATE_DOSSIER = Raw(
+    "UPDATE dossiers SET status = :b_status, last_event_at = :b_last, due_at = :b_due, "
+    "original_due_at = :b_original, finished_at = :b_finished, updated_at = :b_now WHERE id = :b_id",
+    b_last=_AT,
+    b_due=_AT,
+    b_original=_AT,
+    b_finished=_AT,
+    b_now=_AT,
 )

@@ -16,7 +16,7 @@ from flask import g, has_request_context, request
 from sqlalchemy.orm import selectinload
 
 from portal.audit.service import record as _audit
-from portal.db import transactional, utcnow
+from portal.db import Raw, transactional, utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.sync import signing
@@ -169,13 +169,10 @@ class Caller:
         return f"partner:{self.code}"
 
 
-_S = PartnerSecret.__table__
-_P = Partner.__table__
-_CALLER = (
-    sa.select(_P.c.code, _S.c.encrypted)
-    .select_from(_P.outerjoin(_S, sa.and_(_S.c.partner_id == _P.c.id, _S.c.revoked_at.is_(None))))
-    .where(_P.c.code == sa.bindparam("code"), _P.c.active.is_(True))
-    .order_by(_S.c.id.desc())
+_CALLER = Raw(
+    "SELECT p.code, s.encrypted FROM partners p "
+    "LEFT OUTER JOIN partner_secrets s ON s.partner_id = p.id AND s.revoked_at IS NULL "
+    "WHERE p.code = :code AND p.active = :active ORDER BY s.id DESC"
 )
 
 
@@ -184,11 +181,11 @@ def find_caller(code: str | None) -> Caller | None:
     on every request so that a revocation takes effect on the next one."""
     if not code or len(code) > 32:
         return None
-    rows = db.session.execute(_CALLER, {"code": code}).all()
+    rows = _CALLER.rows({"code": code, "active": True})
     if not rows:
         return None
-    found = [signing.decrypt_cached(row.encrypted) for row in rows if row.encrypted]
-    return Caller(code=rows[0].code, secrets=tuple(s for s in found if s))
+    found = [signing.decrypt_cached(encrypted) for _, encrypted in rows if encrypted]
+    return Caller(code=rows[0][0], secrets=tuple(s for s in found if s))
 
 
 def find_active(code: str | None) -> Partner | None:
