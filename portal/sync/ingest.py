@@ -21,6 +21,11 @@ How a batch is applied (contract/provincial-sync.md, "Inbound"):
 5. Everything is written with a few multi-row statements, and committed. A unique violation
    (a concurrent batch with the same event ids on other dossiers) or a deadlock rolls the
    batch back and runs it again (up to 3 times), where those events are then ``duplicate``.
+6. A status 6 event with an ``amount`` adds it to what the dossier owes when the event is
+   stored, ``applied`` or ``stale`` (a request for payment reported late is still a
+   request), keyed like the event by source and event id: one more statement for the whole
+   batch, and none when no event of the batch carries an amount
+   (portal.payments.fees.record_amounts_due).
 
 No per-event SAVEPOINT: every refusal is decided in memory before writing, under the
 dossiers' locks, so a single event has no way to fail in the database on its own; a failure
@@ -44,6 +49,7 @@ from portal.dossiers.models import FINAL_STATUSES, Dossier, DossierEvent, Dossie
 from portal.dossiers.statuses import aware
 from portal.extensions import db
 from portal.jobs import enqueue
+from portal.payments import fees
 from portal.sync import partners as partner_service
 from portal.sync.clock import Clock, Pause, base_due, replay, step
 from portal.sync.validation import Incoming, Invalid, dossier_block
@@ -413,13 +419,15 @@ def _replay_stale(states: list[_State], source: str, cal) -> None:
 
 
 def _write(states: list[_State], source: str, now: datetime) -> list[str]:
-    """Store the batch's events, the dossiers' new state and their pauses; return the event
-    ids of applied events whose applicant can be told."""
+    """Store the batch's events, the amounts they ask for, the dossiers' new state and their
+    pauses; return the event ids of applied events whose applicant can be told."""
     if not states:
         return []
-    event_rows, notify = [], []
+    event_rows, notify, amounts = [], [], []
     for state in states:
         for item in state.stored:
+            if item.amount is not None:
+                amounts.append((state.id, item.amount, item.event_id))
             event_rows.append(
                 {
                     "dossier_id": state.id,
@@ -439,6 +447,8 @@ def _write(states: list[_State], source: str, now: datetime) -> list[str]:
             if state.tell and item.result == "applied":
                 notify.append(item.event_id)
     _INSERT_EVENT.many(event_rows)
+    if amounts:
+        fees.record_amounts_due(source, amounts, now=now)
     changed = [
         {
             "b_id": state.id,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.payments.fees import MAX_AMOUNT
 from portal.sync.feed import DEFAULT_LIMIT, MAX_LIMIT
-from portal.sync.validation import MAX_EVENTS, MAX_NOTE
+from portal.sync.validation import MAX_EVENTS, MAX_NOTE, PAYMENT_REQUIRED
 
 TAG = "Partner sync"
 STATUS = {"type": "integer", "minimum": 1, "maximum": 10, "description": "National status code 1-10."}
@@ -37,6 +38,16 @@ EVENT_EXAMPLE = {
         },
         "summary": "Đăng ký khai sinh cho con",
     },
+}
+# A later event of the same dossier: the agency asks for a payment (status 6) and says how much.
+PAYMENT_EVENT_EXAMPLE = {
+    "event_id": "H56-000125",
+    "dossier_code": "000.00.15.H56-250102-0001",
+    "status": PAYMENT_REQUIRED,
+    "occurred_at": "2025-01-06T10:00:00+07:00",
+    "note": "Đề nghị nộp lệ phí đăng ký",
+    "handler": {"name": "Nguyễn Văn A", "unit": "Phòng Tư pháp"},
+    "amount": 50000,
 }
 RESULTS_EXAMPLE = {
     "results": [
@@ -198,6 +209,17 @@ def openapi_components() -> dict[str, Any]:
                         **TIME,
                         "description": "A new due date; otherwise computed from the procedure.",
                     },
+                    "amount": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_AMOUNT,
+                        "description": f"Only with status {PAYMENT_REQUIRED} (payment required): what the "
+                        "citizen must pay, a whole number of đồng. Added once (per event_id) to what the "
+                        "dossier owes when the event is applied or stale, and payable online on the portal. "
+                        "On any other status, or not a whole number in range, the event is rejected "
+                        "(ValidationError).",
+                        "examples": [50000],
+                    },
                     "dossier": {
                         "type": "object",
                         "description": "Required when the portal does not know the dossier yet (filed at a "
@@ -330,14 +352,15 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": "Report dossier status events",
                 "description": f"Up to {MAX_EVENTS} events and 1 MiB per request, signed. The answer is 200 with "
                 "one result per event, in order: applied, duplicate, stale or rejected (with its error). A 200 "
-                "means every applied and stale event is committed; a retry after a lost answer gets duplicate.",
+                "means every applied and stale event is committed; a retry after a lost answer gets duplicate. "
+                f"A status {PAYMENT_REQUIRED} event may say how much the citizen must pay (amount, in đồng).",
                 "parameters": _headers(),
                 "requestBody": {
                     "required": True,
                     "content": {
                         "application/json": {
                             "schema": _ref("DossierEventBatch"),
-                            "example": {"events": [EVENT_EXAMPLE]},
+                            "example": {"events": [EVENT_EXAMPLE, PAYMENT_EVENT_EXAMPLE]},
                         }
                     },
                 },

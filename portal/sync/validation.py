@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from portal.errors import PortalError, ValidationFailed
+from portal.payments.fees import MAX_AMOUNT, is_amount
 
 MAX_EVENTS = 500
 MAX_BODY_BYTES = 1024 * 1024
 MAX_NOTE = 2000
+# The status that asks the citizen to pay (Yêu cầu thực hiện nghĩa vụ tài chính): the only
+# one that may carry an ``amount``.
+PAYMENT_REQUIRED = 6
 # Events dated further ahead than this are refused: one would pin its dossier (every real
 # event after it would be stale).
 MAX_FUTURE = timedelta(days=1)
@@ -61,6 +65,7 @@ class Incoming:
     handler_name: str | None = None
     handler_unit: str | None = None
     due: datetime | None = None
+    amount: int | None = None
     raw_dossier: object = None
     error: tuple[str, str] | None = None
     result: str | None = None
@@ -115,6 +120,9 @@ def _event(index: int, unsafe: dict, now: datetime) -> Incoming:
             item.handler_name = text(handler, "name", 200, label="handler.name")
             item.handler_unit = text(handler, "unit", 300, label="handler.unit")
         item.due = moment(unsafe, "due_at", None)
+        unsafe_amount = unsafe.get("amount")
+        if unsafe_amount is not None:
+            item.amount = amount(unsafe_amount, item.status)
         item.raw_dossier = unsafe.get("dossier")
     except Invalid as exc:
         item.reject("ValidationError", str(exc))
@@ -183,6 +191,15 @@ def text(
 def status(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
         raise Invalid("status must be a national status code 1-10")
+    return value
+
+
+def amount(value: object, status_code: int) -> int:
+    """What a status 6 event asks the citizen to pay: a whole positive number of đồng."""
+    if status_code != PAYMENT_REQUIRED:
+        raise Invalid(f"amount is only accepted with status {PAYMENT_REQUIRED} (payment required)")
+    if not is_amount(value):
+        raise Invalid(f"amount must be a whole number of đồng from 1 to {MAX_AMOUNT}")
     return value
 
 

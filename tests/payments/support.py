@@ -5,9 +5,11 @@ payments service, and callbacks signed with the webhook secret.
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import time
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -15,9 +17,10 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.payments.clients import sign_payload
 from portal.payments.models import Payment, PaymentEvent, Receipt
-from services_catalog.generate import AGENCIES_FILE
+from services_catalog.generate import AGENCIES_FILE, PROCEDURES_FILE
 from services_catalog.importer import import_records
 from services_catalog.models import OnlineService, Procedure
+from services_catalog.reading import read_json_file
 from tests.dossiers.support import DEFAULT_DOCUMENTS, make_filed, make_user, procedure_record
 from tests.payments.conftest import WEBHOOK_SECRET
 
@@ -46,6 +49,17 @@ def make_paid_service(
     online = db.session.scalar(sa.select(OnlineService).where(OnlineService.procedure_id == procedure.id))
     assert online.level == 4 and online.pays_online == bool(phi + le_phi)
     return online.id, {d["name"]: d["key"] for d in procedure.documents}
+
+
+@cache
+def _bundled() -> dict[str, dict]:
+    return {record["MATTHC"]: record for record in read_json_file(PROCEDURES_FILE)}
+
+
+def bundled_record(code: str) -> dict:
+    """A real procedure of the bundled catalog (services_catalog/data), in the national
+    database's shape; a copy the caller may change."""
+    return copy.deepcopy(_bundled()[code])
 
 
 def make_dossier(user=None, *, service=None) -> tuple[object, dict]:

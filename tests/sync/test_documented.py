@@ -45,3 +45,17 @@ def test_the_documented_examples_and_schemas_match_real_answers(app, jobs):
     _component(doc, "SyncDossierFeed").validate(feed)
     bad = client.get(FEED_PATH + "?after=x", headers=signed(b"", g15, "G15")).get_json()
     assert bad == schemas.BAD_CURSOR_EXAMPLE
+
+
+def test_the_documented_request_with_a_payment_request_is_applied_and_its_amount_owed(app, jobs):
+    from portal.payments import fees
+    from tests.sync.support import dossier
+
+    doc = _closed(spec.document())
+    operation = doc["paths"]["/api/v1/sync/dossier-events"]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    _component(doc, "DossierEventBatch").validate(example)
+    assert [e["status"] for e in example["events"]] == [4, 6] and example["events"][1]["amount"] == 50000
+    answer = post_events(app.test_client(), make_partner(), example["events"]).get_json()
+    assert [r["result"] for r in answer["results"]] == ["applied", "applied"]
+    assert fees.amounts(dossier(schemas.EVENT_EXAMPLE["dossier_code"]).id)["owed"] == 50000
