@@ -73,6 +73,9 @@ class Raw:
         """Run the statement once per parameter set (psycopg pipelines them: one round trip)."""
         if not rows:
             return
+        if len(rows) == 1:
+            self.rows(rows[0])  # a pipeline costs more than it saves for one
+            return
         connection = db.session.connection()
         if connection.dialect.driver == "psycopg":
             if self.json:

@@ -149,7 +149,9 @@ def _ingest_once(partner_code: str, source: str, items: list[Incoming]) -> list[
     if created:
         dossiers.update(_lock_dossiers(created, postgres))
 
-    if postgres:
+    if postgres and len(first_of) == 1:
+        sent_before = {row[0] for row in _SENT_ONE.rows({"source": source, "id": next(iter(first_of))})}
+    elif postgres:
         sent_before = {row[0] for row in _SENT_BEFORE.rows({"source": source, "ids": list(first_of)})}
     else:
         sent_before = set(
@@ -243,6 +245,10 @@ _DOSSIERS_LOCKED = Raw(
 _SENT_BEFORE = Raw(
     "SELECT external_id FROM dossier_events WHERE source = :source AND external_id = ANY(:ids)"
 )
+# One event (the usual single-event request): an equality on both columns of the unique index,
+# which PostgreSQL always serves from it. With ANY it may, on statistics that lag a partner's
+# growth, read the index on ``source`` alone and filter every event that partner ever sent.
+_SENT_ONE = Raw("SELECT external_id FROM dossier_events WHERE source = :source AND external_id = :id")
 
 
 def _lock_dossiers(codes: list[str], postgres: bool) -> dict[str, _State]:
