@@ -45,7 +45,10 @@ class ActionForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(_l("Reply to the citizen"), validators=[DataRequired(), Length(max=10_000)])
+    # Its own id: the reply and the note share the ticket page, and ids must be unique there.
+    body = TextAreaField(
+        _l("Reply to the citizen"), validators=[DataRequired(), Length(max=10_000)], id="reply-body"
+    )
     then = SelectField(
         _l("Then"),
         choices=[("answered", _l("Mark as answered")), ("waiting", _l("Wait for the citizen"))],
@@ -54,7 +57,9 @@ class ReplyForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField(_l("Internal note (staff only)"), validators=[DataRequired(), Length(max=10_000)])
+    body = TextAreaField(
+        _l("Internal note (staff only)"), validators=[DataRequired(), Length(max=10_000)], id="note-body"
+    )
 
 
 class AssignForm(FlaskForm):

@@ -83,13 +83,18 @@ def desk_world(app, jobs):
 
 # (action path under the ticket, data, the field the error sits next to, expected status)
 TICKET_CASES = {
-    "reply empty": ("tra-loi", {"body": "", "then": "answered"}, "body", 400),
-    "reply oversized": ("tra-loi", {"body": "y" * 10_001, "then": "answered"}, "body", 400),
-    "reply control characters only": ("tra-loi", {"body": "\x00\x07\x1b", "then": "answered"}, "body", 400),
+    "reply empty": ("tra-loi", {"body": "", "then": "answered"}, "reply-body", 400),
+    "reply oversized": ("tra-loi", {"body": "y" * 10_001, "then": "answered"}, "reply-body", 400),
+    "reply control characters only": (
+        "tra-loi",
+        {"body": "\x00\x07\x1b", "then": "answered"},
+        "reply-body",
+        400,
+    ),
     "reply with a forged next status": ("tra-loi", {"body": LONG_REPLY, "then": "deleted"}, "then", 400),
-    "note empty": ("ghi-chu", {"body": "   "}, "body", 400),
-    "note oversized": ("ghi-chu", {"body": "n" * 10_001}, "body", 400),
-    "note one character": ("ghi-chu", {"body": "\x01x\x02"}, "body", 400),
+    "note empty": ("ghi-chu", {"body": "   "}, "note-body", 400),
+    "note oversized": ("ghi-chu", {"body": "n" * 10_001}, "note-body", 400),
+    "note one character": ("ghi-chu", {"body": "\x01x\x02"}, "note-body", 400),
     "assign an injected value": ("phan-cong", {"assignee": "1 OR 1=1"}, "assignee", 400),
     "assign someone who does not exist": ("phan-cong", {"assignee": "999999"}, "assignee", 400),
     "status empty": ("trang-thai", {"status": ""}, "status", 400),
@@ -272,3 +277,13 @@ def test_an_officer_posting_bad_forms_to_a_ticket_outside_their_agencies_still_g
             f"/quan-tri/phan-anh/{desk_world['ticket']}/{action}", data={"csrf_token": token, "assignee": "x"}
         )
         assert response.status_code == 404, action
+
+
+def test_every_element_of_the_ticket_page_has_an_id_of_its_own(app, desk_world):
+    import re
+    from collections import Counter
+
+    page = desk_world["client"].get(f"/quan-tri/phan-anh/{desk_world['ticket']}").get_data(as_text=True)
+    repeated = [name for name, count in Counter(re.findall(r'\sid="([^"]+)"', page)).items() if count > 1]
+    assert repeated == []
+    assert 'for="reply-body"' in page and 'for="note-body"' in page  # each label still finds its box
