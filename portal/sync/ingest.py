@@ -151,14 +151,15 @@ def _ingest_once(partner_code: str, source: str, items: list[Incoming]) -> list[
 
     if postgres and len(first_of) == 1:
         sent_before = {row[0] for row in _SENT_ONE.rows({"source": source, "id": next(iter(first_of))})}
-    elif postgres:
-        sent_before = {row[0] for row in _SENT_BEFORE.rows({"source": source, "ids": list(first_of)})}
     else:
+        # An IN list of the batch's ids (not an array parameter: a plan prepared for ANY($1)
+        # read, on statistics lagging a partner's growth, every event the partner ever sent).
         sent_before = set(
             db.session.scalars(
                 sa.select(E.c.external_id).where(E.c.source == source, E.c.external_id.in_(list(first_of)))
             )
         )
+
     by_dossier: dict[str, list[Incoming]] = defaultdict(list)
     for item in live:
         if item.result is not None:
@@ -241,9 +242,6 @@ _DOSSIERS_LOCKED = Raw(
     "p.id, p.status, p.started_at FROM dossiers d "
     "LEFT OUTER JOIN dossier_pauses p ON p.dossier_id = d.id AND p.ended_at IS NULL "
     "WHERE d.code = ANY(:codes) AND d.state = 'filed' ORDER BY d.code, p.started_at, p.id FOR UPDATE OF d"
-)
-_SENT_BEFORE = Raw(
-    "SELECT external_id FROM dossier_events WHERE source = :source AND external_id = ANY(:ids)"
 )
 # One event (the usual single-event request): an equality on both columns of the unique index,
 # which PostgreSQL always serves from it. With ANY it may, on statistics that lag a partner's
