@@ -58,6 +58,11 @@ class BaseConfig:
         )
         self.REDIS_URL = _env("REDIS_URL")
         self.SECRET_KEY = _env("SECRET_KEY")
+        # Old keys still accepted while SECRET_KEY is rotated (commas): Flask reads this list
+        # for its own signed data; the portal for CSRF tokens, file links and partner secrets.
+        self.SECRET_KEY_FALLBACKS = [
+            k.strip() for k in (_env("SECRET_KEY_FALLBACKS", "") or "").split(",") if k.strip()
+        ]
         # A ping before every checkout costs a round trip per request. Off by default: a
         # connection the database dropped fails one request, then SQLAlchemy discards the
         # whole pool; connections are renewed every 30 minutes anyway.

@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, abort, g, request
+from flask import Blueprint, Flask, abort, current_app, g, request
 
 # Blueprint name -> the guard it declared.
 GUARDS: dict[str, str] = {}
@@ -39,7 +39,34 @@ def public_access():
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def signing_keys(config=None) -> list[str]:
+    """SECRET_KEY_FALLBACKS then SECRET_KEY (of ``config``, else the current app's): the
+    order itsdangerous takes a list of keys in. It signs with the last, SECRET_KEY, and
+    accepts what any of them signed, so rotating SECRET_KEY breaks nothing outstanding while
+    the old key is a fallback."""
+    config = current_app.config if config is None else config
+    return [*(config.get("SECRET_KEY_FALLBACKS") or ()), config["SECRET_KEY"]]
+
+
+class CurrentSigningKeys:
+    """:func:`signing_keys` of the current app, read whenever a serializer is built.
+
+    Flask-WTF signs CSRF tokens with WTF_CSRF_SECRET_KEY, or SECRET_KEY alone; given this
+    instead (itsdangerous takes any iterable of keys), a form a browser loaded before a
+    rotation still posts while the old key is in SECRET_KEY_FALLBACKS. Read late, like
+    SECRET_KEY itself, so the configuration stays the one place the keys are.
+    """
+
+    def __iter__(self):
+        return iter(signing_keys())
+
+    def __repr__(self) -> str:
+        return "<SECRET_KEY_FALLBACKS + SECRET_KEY>"  # never the keys, should config be logged
+
+
 def register_security(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_SECRET_KEY", CurrentSigningKeys())
+
     @app.before_request
     def assign_request_id():
         unsafe_id = request.headers.get("X-Request-Id", "")

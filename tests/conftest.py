@@ -175,6 +175,19 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def rekey(app):
+    """Change SECRET_KEY and SECRET_KEY_FALLBACKS as a restart with new settings would:
+    ``rekey(new_key, *fallbacks)``. Both are put back after the test."""
+    saved = app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]
+
+    def change(new_key: str, *fallbacks: str) -> None:
+        app.config.update(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=list(fallbacks))
+
+    yield change
+    app.config.update(SECRET_KEY=saved[0], SECRET_KEY_FALLBACKS=saved[1])
+
+
 @pytest.fixture(scope="session")
 def catalog_app(_tmp_root):
     """An app whose database holds the bundled real catalog. Read-only for tests."""

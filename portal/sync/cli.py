@@ -82,6 +82,22 @@ def update(code: str, base_url: str | None, enable: bool) -> None:
     click.echo(f"partner {code} updated")
 
 
+@partners_cli.command("reencrypt")
+def reencrypt() -> None:
+    """Encrypt every stored secret under the current SECRET_KEY (after a rotation), so the
+    old key can be dropped from SECRET_KEY_FALLBACKS."""
+    from portal.sync import partners
+
+    outcome = partners.reencrypt_secrets()
+    click.echo(f"re-encrypted {outcome.reencrypted} secrets under the current SECRET_KEY")
+    if not outcome.unreadable:
+        return
+    click.echo(f"{len(outcome.unreadable)} secrets could not be read with any key:")
+    for code, secret_id, revoked in outcome.unreadable:
+        advice = f": revoke it (revoke {code} --secret {secret_id}), then rotate {code} for a new one"
+        click.echo(f"  {code} secret {secret_id}" + (" (revoked)" if revoked else advice))
+
+
 @partners_cli.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def list_(as_json: bool) -> None:

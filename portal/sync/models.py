@@ -4,7 +4,9 @@ A partner is an agency code with a jurisdiction (its agency and everything below
 agency tree), one or two active signing secrets, an outbound base URL and an on/off state
 (contract/provincial-sync.md). Secrets sign in both directions, so the portal must be able
 to compute HMACs with them: they are kept encrypted (Fernet, a key derived from SECRET_KEY),
-never in clear and never in logs.
+never in clear and never in logs. They stay readable across a change of SECRET_KEY while the
+old key is in SECRET_KEY_FALLBACKS, and ``flask partners reencrypt`` moves them to the new one
+(portal/sync/signing.py).
 """
 
 from __future__ import annotations

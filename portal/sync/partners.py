@@ -1,5 +1,5 @@
-"""Partners: credentials (create, rotate, revoke, list), who a request comes from, and where
-a partner's jurisdiction ends.
+"""Partners: credentials (create, rotate, revoke, re-encrypt, list), who a request comes
+from, and where a partner's jurisdiction ends.
 
 Revoking takes effect on the next request: nothing about a partner or its secrets is cached
 between requests.
@@ -148,6 +148,45 @@ def set_partner(
         partner.active = active
         partner.disabled_at = None if active else utcnow()
     record(actor, "partner.update", partner, {"code": code, **changes})
+
+
+@dataclass(frozen=True)
+class Reencrypted:
+    """What ``reencrypt_secrets`` did: how many secrets it moved to the current key, and
+    which it could not read with any key, as (partner code, secret id, revoked)."""
+
+    reencrypted: int
+    unreadable: tuple[tuple[str, int, bool], ...]
+
+
+@transactional
+def reencrypt_secrets(*, actor=CLI_ACTOR) -> Reencrypted:
+    """Encrypt every stored secret (revoked ones too) under the current SECRET_KEY, in one
+    transaction, so the keys in SECRET_KEY_FALLBACKS can then be dropped. A secret no key
+    reads is left as it is and reported: its partner needs a new one (``rotate``). Each
+    partner touched gets one audit entry naming its secrets by id.
+
+    :raises: nothing of its own; a database error rolls every change back.
+    """
+    partners = db.session.scalars(
+        sa.select(Partner).order_by(Partner.code).options(selectinload(Partner.secrets))
+    ).all()
+    count, unreadable = 0, []
+    for partner in partners:
+        done, failed = [], []
+        for secret in sorted(partner.secrets, key=lambda s: s.id):
+            token = signing.reencrypt(secret.encrypted)
+            if token is None:
+                failed.append(secret.id)
+                unreadable.append((partner.code, secret.id, secret.revoked_at is not None))
+            else:
+                secret.encrypted = token
+                done.append(secret.id)
+        count += len(done)
+        if done or failed:
+            changes = {"code": partner.code, "reencrypted": done, "unreadable": failed}
+            record(actor, "partner.reencrypt", partner, changes)
+    return Reencrypted(reencrypted=count, unreadable=tuple(unreadable))
 
 
 def list_partners() -> list[dict]:

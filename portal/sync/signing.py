@@ -3,8 +3,10 @@
     X-Portal-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body bytes>")>[,v1=...]
 
 Secrets are kept encrypted with Fernet under a key derived from SECRET_KEY, because the portal
-must compute HMACs with them (to verify, and to sign deliveries). Changing SECRET_KEY makes the
-stored secrets unreadable: rotate every partner's secret after changing it.
+must compute HMACs with them (to verify, and to sign deliveries). They are read with SECRET_KEY
+or any key in SECRET_KEY_FALLBACKS and written with SECRET_KEY alone; after a rotation,
+``flask partners reencrypt`` moves them all to the new key, and the old one can be dropped.
+File links are accepted when signed with any of those keys too.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import hmac
 import secrets
 import time
 
-from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from portal.security import signing_keys
 
 TOLERANCE_SECONDS = 300
 SCHEME = "v1"
@@ -86,24 +89,28 @@ def matches(candidates: list[str], secrets_: list[str], timestamp: str, body: by
 # ------------------------------------------------------------------------ stored secrets
 
 
-def _fernet() -> Fernet:
-    derived = hashlib.sha256(
-        b"opendvc partner secrets\x00" + current_app.config["SECRET_KEY"].encode()
-    ).digest()
+def _fernet_of(key: str) -> Fernet:
+    derived = hashlib.sha256(b"opendvc partner secrets\x00" + key.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _fernet() -> MultiFernet:
+    """Encrypts with SECRET_KEY's Fernet (MultiFernet's first); decrypts with any key's."""
+    return MultiFernet([_fernet_of(k) for k in reversed(signing_keys())])
 
 
 def encrypt(secret: str) -> str:
     return _fernet().encrypt(secret.encode("utf-8")).decode("ascii")
 
 
-_DECRYPTED: dict[tuple[str, str], str | None] = {}
+_DECRYPTED: dict[tuple[tuple[str, ...], str], str | None] = {}
 
 
 def decrypt_cached(token: str) -> str | None:
-    """:func:`decrypt`, remembered per process (a token always decrypts to the same secret).
+    """:func:`decrypt`, remembered per process and set of keys (a token always decrypts to
+    the same secret under the same keys; dropping a fallback must make it unreadable).
     Whether a secret is still active is read from the database on every request."""
-    key = (current_app.config["SECRET_KEY"], token)
+    key = (tuple(signing_keys()), token)
     if key not in _DECRYPTED:
         if len(_DECRYPTED) > 1000:
             _DECRYPTED.clear()
@@ -112,9 +119,18 @@ def decrypt_cached(token: str) -> str | None:
 
 
 def decrypt(token: str) -> str | None:
-    """The secret, or None when it cannot be read (SECRET_KEY changed since it was stored)."""
+    """The secret, or None when no key reads it (stored under a SECRET_KEY that is neither
+    the current one nor in SECRET_KEY_FALLBACKS)."""
     try:
         return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
+    except (InvalidToken, ValueError):
+        return None
+
+
+def reencrypt(token: str) -> str | None:
+    """The same secret encrypted under SECRET_KEY alone, or None when no key reads it."""
+    try:
+        return _fernet().rotate(token.encode("ascii")).decode("ascii")
     except (InvalidToken, ValueError):
         return None
 
@@ -123,7 +139,9 @@ def decrypt(token: str) -> str | None:
 
 
 def _links() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="opendvc sync file link")
+    """Signs with SECRET_KEY; accepts links signed with a key in SECRET_KEY_FALLBACKS, so the
+    links in deliveries already sent outlive a rotation."""
+    return URLSafeSerializer(signing_keys(), salt="opendvc sync file link")
 
 
 def file_token(attachment_id: int, expires_at: int) -> str:
