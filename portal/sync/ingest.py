@@ -235,13 +235,15 @@ _COLUMNS = (
     "processing_days applicant_email user_id pause_id pause_status pause_started_at"
 )
 _Row = namedtuple("_Row", _COLUMNS)
-# The same read for PostgreSQL, on psycopg (an array parameter instead of an expanding IN).
-_DOSSIERS_LOCKED = Raw(
+# The same read of one dossier on PostgreSQL (a single-event request), on psycopg. An
+# equality: a plan prepared for ``code = ANY($1)`` while the table was small kept scanning
+# it as it grew (batches fell from 2,900 to 2,000 events/s over a run).
+_DOSSIER_LOCKED = Raw(
     "SELECT d.id, d.code, d.status, d.agency_code, d.last_event_at, d.due_at, d.original_due_at, "
     "d.finished_at, d.received_at, d.processing_days, d.applicant_email, d.user_id, "
     "p.id, p.status, p.started_at FROM dossiers d "
     "LEFT OUTER JOIN dossier_pauses p ON p.dossier_id = d.id AND p.ended_at IS NULL "
-    "WHERE d.code = ANY(:codes) AND d.state = 'filed' ORDER BY d.code, p.started_at, p.id FOR UPDATE OF d"
+    "WHERE d.code = :code AND d.state = 'filed' ORDER BY p.started_at, p.id FOR UPDATE OF d"
 )
 # One event (the usual single-event request): an equality on both columns of the unique index,
 # which PostgreSQL always serves from it. With ANY it may, on statistics that lag a partner's
@@ -254,10 +256,11 @@ def _lock_dossiers(codes: list[str], postgres: bool) -> dict[str, _State]:
     order for the rest of the transaction."""
     if not codes:
         return {}
-    if postgres:
-        rows = [_Row(*row) for row in _DOSSIERS_LOCKED.rows({"codes": codes})]
+    if postgres and len(codes) == 1:
+        rows = [_Row(*row) for row in _DOSSIER_LOCKED.rows({"code": codes[0]})]
     else:
-        rows = db.session.execute(_DOSSIERS, {"codes": codes}).all()
+        query = _DOSSIERS.with_for_update(of=D) if postgres else _DOSSIERS
+        rows = db.session.execute(query, {"codes": codes}).all()
     found: dict[str, _State] = {}
     for row in rows:
         state = found.get(row.code)
