@@ -87,11 +87,30 @@ def dossier_payments(dossier_id: int) -> dict:
         {"kind": line.kind, "description": line.description, "amount": line.amount, "source": line.source}
         for line in fees.fee_lines(dossier_id)
     ]
-    payments = db.session.scalars(
-        sa.select(Payment).where(Payment.dossier_id == dossier_id).order_by(Payment.id.desc())
-    )
+    payments = [
+        serialize_payment(p)
+        for p in db.session.scalars(
+            sa.select(Payment).where(Payment.dossier_id == dossier_id).order_by(Payment.id.desc())
+        )
+    ]
     return {
         "lines": lines,
         **fees.amounts(dossier_id),
-        "payments": [serialize_payment(p) for p in payments],
+        "payments": payments,
+        # Filed for a service paid online whose fees could not be charged at filing (see
+        # fees.online_fees): the agency will ask for the amount with status 6.
+        "to_come": not lines and not payments and _pays_online(dossier_id),
     }
+
+
+def _pays_online(dossier_id: int) -> bool:
+    from portal.dossiers.models import Dossier
+    from services_catalog.models import OnlineService
+
+    return bool(
+        db.session.scalar(
+            sa.select(OnlineService.pays_online)
+            .join(Dossier, Dossier.online_service_id == OnlineService.id)
+            .where(Dossier.id == dossier_id)
+        )
+    )

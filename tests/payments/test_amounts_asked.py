@@ -103,3 +103,34 @@ def test_a_service_whose_catalog_fees_are_alternatives_charges_nothing_at_filing
     assert ask(dossier, 2_000_000) == "applied"  # a 3-star hotel
     assert fees.amounts(dossier["id"])["owed"] == 2_000_000
     assert start(user, dossier["id"])["amount"] == 2_000_000
+
+
+def test_a_service_paid_online_whose_fees_wait_for_the_agency_says_so_until_the_agency_asks(
+    client, jobs, ask
+):
+    user = sign_in_citizen(client)
+    client.set_cookie("lang", "en")
+    service_id, keys = make_service()
+    # The catalog says "pay online", but no fee could be charged at filing (alternatives, an
+    # exemption, a rate set by a council): nothing is owed until the agency says how much.
+    db.session.get(OnlineService, service_id).pays_online = True
+    db.session.commit()
+    dossier = make_filed(user, service_id, keys)
+    html = client.get(f"/ho-so/{dossier['id']}").get_data(as_text=True)
+    assert 'id="fees-to-come"' in html and "The agency will tell you the fee" in html
+    assert 'id="pay-fees"' not in html
+
+    assert ask(dossier, 50_000) == "applied"
+    html = client.get(f"/ho-so/{dossier['id']}").get_data(as_text=True)
+    assert 'id="fees-to-come"' not in html
+    assert 'id="pay-fees"' in html
+
+
+def test_the_fee_to_come_is_said_in_vietnamese_too(client, jobs):
+    user = sign_in_citizen(client)
+    service_id, keys = make_service()
+    db.session.get(OnlineService, service_id).pays_online = True
+    db.session.commit()
+    dossier = make_filed(user, service_id, keys)
+    html = client.get(f"/ho-so/{dossier['id']}?lang=vi").get_data(as_text=True)
+    assert "Cơ quan giải quyết sẽ thông báo khoản phí" in html
