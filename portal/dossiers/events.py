@@ -116,6 +116,22 @@ def _move_clock(dossier: Dossier, status: int, at: datetime, due: datetime | Non
             dossier.original_due_at = due
 
 
+def _amount_asked(event: DossierEvent) -> str | None:
+    """The amount a status 6 event asked for (recorded by partner sync under the event's own
+    source and id), written out in đồng; None for any other event."""
+    if event.status != 6 or not event.external_id:
+        return None
+    from portal.payments.models import FeeLine
+    from portal.payments.receipts import money
+
+    amount = db.session.scalar(
+        sa.select(FeeLine.amount).where(
+            FeeLine.source == event.source[:48], FeeLine.external_id == event.external_id
+        )
+    )
+    return f"{money(amount)} đ" if amount else None
+
+
 @transactional
 def send_status_notice(event_id: int) -> None:
     """E-mail the applicant about an applied status event, once: the event is claimed by
@@ -136,6 +152,7 @@ def send_status_notice(event_id: int) -> None:
     locale = (owner.locale if owner else None) or "vi"
     to = dossier.applicant_email or (owner.email if owner else None)
     summary = queries.serialize_summary(dossier)
+    asked = _amount_asked(event)
     with force_locale(locale):
         status_words = STATUS_NAMES[event.status]["en" if locale == "en" else "vi"]
         text = render_template(
@@ -148,6 +165,7 @@ def send_status_notice(event_id: int) -> None:
             occurred=vn_text(event.occurred_at),
             note=event.note,
             due=vn_text(dossier.due_at) if dossier.due_at else None,
+            amount=asked,
             url=current_app.config.get("PUBLIC_URL", ""),
         )
         queue_mail(to, _("Dossier %(code)s: %(status)s", code=dossier.code, status=status_words), text)
