@@ -36,6 +36,18 @@ class PortalError(Exception):
         return self.details or [{"error": self.token, "message": self.message}]
 
 
+def errors_into(form, exc: PortalError, *, main_field: str | None = None, shown: str | None = None) -> None:
+    """Put a service error's entries next to the form fields they name (or ``main_field``),
+    the others at the top of the form; an entry saying ``shown`` (already at the top of the
+    page) is not repeated there."""
+    for item in exc.errors():
+        field = getattr(form, item.get("field") or main_field or "", None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, item["message"]]
+        elif item["message"] != shown:
+            form.form_errors.append(item["message"])
+
+
 class ValidationFailed(PortalError):
     status_code = 400
     token = "ValidationError"

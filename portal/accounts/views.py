@@ -15,21 +15,11 @@ from portal.accounts.forms import (
     RegisterForm,
     SignInForm,
 )
-from portal.errors import PortalError
+from portal.errors import PortalError, errors_into
 from portal.i18n import select_locale
 from portal.security import safe_next_url
 
 NEXT_KEY = "_next"
-
-
-def _errors_into(form, exc: PortalError) -> None:
-    """Put a service error's messages next to the fields they name."""
-    for item in exc.errors():
-        field = getattr(form, item.get("field") or "", None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, item["message"]]
-        else:
-            form.form_errors.append(item["message"])
 
 
 @bp.route("/dang-ky", methods=["GET", "POST"])
@@ -46,7 +36,7 @@ def register():
                 locale=select_locale(),
             )
         except PortalError as exc:
-            _errors_into(form, exc)
+            errors_into(form, exc)
         else:
             return render_template("accounts/registered.html", email=form.email.data)
     return render_template(
@@ -75,7 +65,7 @@ def resend_verification():
         try:
             service.resend_verification(form.email.data)
         except PortalError as exc:
-            _errors_into(form, exc)
+            errors_into(form, exc)
         else:
             return render_template("accounts/check_mail.html")
     return render_template("accounts/resend_verification.html", form=form)
@@ -126,7 +116,7 @@ def forgot_password():
         try:
             service.request_password_reset(form.email.data)
         except PortalError as exc:
-            _errors_into(form, exc)
+            errors_into(form, exc)
             return render_template("accounts/forgot_password.html", form=form), exc.status_code
         return render_template("accounts/check_mail.html")
     return render_template("accounts/forgot_password.html", form=form)
@@ -139,7 +129,7 @@ def reset_password():
         try:
             service.reset_password(token, form.password.data)
         except PortalError as exc:
-            _errors_into(form, exc)
+            errors_into(form, exc)
             return render_template("accounts/reset_password.html", form=form, token=token), 400
         flash(_("Your password is changed. Sign in with the new one."), "success")
         return redirect(url_for("accounts.sign_in"))
@@ -178,7 +168,7 @@ def change_password():
                 current_user._get_current_object(), form.current_password.data or "", form.new_password.data
             )
         except PortalError as exc:
-            _errors_into(form, exc)
+            errors_into(form, exc)
         else:
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("account.profile"))

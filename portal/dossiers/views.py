@@ -31,7 +31,7 @@ from portal.dossiers.page_forms import (
     SupplementForm,
     WithdrawForm,
 )
-from portal.errors import Conflict, PortalError, ValidationFailed
+from portal.errors import Conflict, PortalError, ValidationFailed, errors_into
 from portal.i18n import select_locale
 from portal.payments.queries import dossier_payments
 
@@ -188,12 +188,7 @@ def _dossier_page(
 
 def _refused(dossier_id: int, name: str, form, exc: PortalError):
     """Show the service's refusal beside the form that asked."""
-    for item in exc.errors():
-        field = getattr(form, item.get("field") or "", None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, item["message"]]
-        elif item["message"] != exc.message:
-            form.form_errors.append(item["message"])
+    errors_into(form, exc, shown=exc.message)
     return _dossier_page(dossier_id, failed=name, form=form, message=exc.message, status=exc.status_code)
 
 

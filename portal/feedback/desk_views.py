@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from portal import uploads
-from portal.errors import NotFound, PortalError
+from portal.errors import NotFound, PortalError, errors_into
 from portal.feedback import desk, desk_bp, queries
 from portal.feedback.forms import (
     CATEGORY_LABELS,
@@ -41,16 +41,6 @@ def labels():
 _PASS_THROUGH = (401, 403, 404, 429)
 
 
-def _show_errors(form, exc: PortalError, main_field: str | None = None) -> None:
-    """The service's error entries next to their fields (or ``main_field``), else on top."""
-    for item in exc.errors():
-        field = getattr(form, item.get("field") or main_field or "", None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, item["message"]]
-        else:
-            form.form_errors.append(item["message"])
-
-
 def _what_was_wrong(form) -> str:
     """One readable line for the top of the page: the first error, with its field's label."""
     if form.form_errors:
@@ -66,7 +56,7 @@ def _refused(ticket_id: int, key: str, form, exc: PortalError | None = None, mai
     if exc is not None:
         if exc.status_code in _PASS_THROUGH:
             raise exc
-        _show_errors(form, exc, main_field)
+        errors_into(form, exc, main_field=main_field)
     status = exc.status_code if exc is not None else 400
     return _ticket_page(
         ticket_id,
@@ -80,7 +70,7 @@ def _refused_here(form, exc: PortalError) -> int:
     """For pages with one form: the service's errors into the form; the status to answer."""
     if exc.status_code in _PASS_THROUGH:
         raise exc
-    _show_errors(form, exc)
+    errors_into(form, exc)
     return exc.status_code
 
 

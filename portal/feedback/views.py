@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.errors import PortalError
+from portal.errors import PortalError, errors_into
 from portal.feedback import bp, queries, service
 from portal.feedback.forms import CATEGORY_LABELS, STATUS_LABELS, ActionForm, FeedbackForm, MessageForm
 from portal.i18n import select_locale
@@ -19,15 +19,6 @@ def _citizen():
     if not request.cookies.get(current_app.config["SESSION_COOKIE_NAME"]):
         return None
     return current_user._get_current_object() if current_user.is_authenticated else None
-
-
-def _errors_into(form, exc: PortalError) -> None:
-    for item in exc.errors():
-        field = getattr(form, item.get("field") or "", None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, item["message"]]
-        else:
-            form.form_errors.append(item["message"])
 
 
 @bp.context_processor
@@ -61,7 +52,7 @@ def send():
         except PortalError as exc:
             if exc.status_code == 429:
                 raise
-            _errors_into(form, exc)
+            errors_into(form, exc)
         else:
             if user is not None:
                 flash(
@@ -108,7 +99,7 @@ def add_information(number: str):
         except PortalError as exc:
             if exc.status_code == 404:
                 raise
-            _errors_into(form, exc)
+            errors_into(form, exc)
         else:
             flash(_("Your information is added."), "success")
             return redirect(url_for("feedback.ticket", number=number, ma=key))

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from portal.errors import Conflict, PortalError, ValidationFailed
+from portal.errors import Conflict, ValidationFailed, errors_into
 from portal.payments import admin_bp, backoffice, receipts
 from portal.payments.forms import STATE_LABELS, PaymentSearchForm, ReconcileForm, RefundForm
 from portal.staff import current_staff
@@ -25,15 +25,6 @@ PRIVATE = {"Cache-Control": "private, no-store"}
 @admin_bp.context_processor
 def labels():
     return {"payment_state_labels": STATE_LABELS}
-
-
-def _errors_into(form, exc: PortalError) -> None:
-    for item in exc.errors():
-        field = getattr(form, item.get("field") or "", None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, item["message"]]
-        else:
-            form.form_errors.append(item["message"])
 
 
 @admin_bp.get("/")
@@ -104,7 +95,7 @@ def refund(payment_id: int):
             expected_refundable=int(form.expected.data),
         )
     except (ValidationFailed, Conflict) as exc:
-        _errors_into(form, exc)
+        errors_into(form, exc)
         return _payment_page(payment_id, form, exc.status_code)
     messages = {
         "succeeded": (_("The refund is made."), "success"),
@@ -156,7 +147,7 @@ def reconciliation():
                 )
             shown = backoffice.reconciliation(current_staff(), form.day_from.data, form.day_to.data)
         except ValidationFailed as exc:
-            _errors_into(form, exc)
+            errors_into(form, exc)
             status = 400
     else:
         status = 400

@@ -8,7 +8,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_babel import gettext as _
 
 from portal.audit import queries as audit_queries
-from portal.errors import PortalError
+from portal.errors import PortalError, errors_into
 from portal.security import safe_next_url
 from portal.staff import auth_bp, bp, current_staff, queries, service, sessions
 from portal.staff.forms import (
@@ -22,15 +22,6 @@ from portal.staff.forms import (
 from portal.staff.roles import NAV_ITEMS, ROLE_LABELS, can, require
 
 NEXT_KEY = "_st_next"
-
-
-def _errors_into(form, exc: PortalError) -> None:
-    for item in exc.errors():
-        field = getattr(form, item.get("field") or "", None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, item["message"]]
-        else:
-            form.form_errors.append(item["message"])
 
 
 @bp.app_context_processor
@@ -141,7 +132,7 @@ def password():
         except PortalError as exc:
             if exc.status_code not in (400, 409):
                 raise
-            _errors_into(form, exc)
+            errors_into(form, exc)
         else:
             flash(_("Your password is changed. Other sessions signed out: %(n)d.", n=ended), "success")
             return redirect(url_for("staff.home"))
@@ -171,7 +162,7 @@ def create_account():
                 agency_codes=(form.agencies.data or "").split(","),
             )
         except PortalError as exc:
-            _errors_into(form, exc)
+            errors_into(form, exc)
         else:
             flash(
                 _("The staff account is created. Its owner sets up two-factor sign-in at first sign-in."),
@@ -201,7 +192,7 @@ def account(staff_id: int):
                 agency_codes=(form.agencies.data or "").split(","),
             )
         except PortalError as exc:
-            _errors_into(form, exc)
+            errors_into(form, exc)
         else:
             flash(_("The staff account is updated."), "success")
             return redirect(url_for("staff.account", staff_id=staff_id))

@@ -9,21 +9,12 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from portal.errors import Conflict, PortalError, ValidationFailed
+from portal.errors import Conflict, PortalError, ValidationFailed, errors_into
 from portal.staff import current_staff
 from portal.sync import backoffice, deliveries_bp, partners_bp
 from portal.sync.forms import ActionForm, PartnerCreateForm, RetrySelectedForm, SwitchForm
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def _errors_into(form, exc: PortalError) -> None:
-    for item in exc.errors():
-        field = getattr(form, item.get("field") or "", None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, item["message"]]
-        else:
-            form.form_errors.append(item["message"])
 
 
 # ---------------------------------------------------------------------------- deliveries
@@ -142,7 +133,7 @@ def create():
         except PortalError as exc:
             if exc.status_code in (403, 404):
                 raise
-            _errors_into(form, exc)
+            errors_into(form, exc)
             return _partners_page(form, status=exc.status_code)
         return _secret_page(form.code.data.strip(), secret, created=True)
     return _partners_page(form, status=400)
