@@ -89,14 +89,22 @@ def test_named_parameters_become_the_drivers_and_casts_and_percent_signs_survive
     )
 
 
-def test_machine_paths_never_open_or_write_a_session(client):
+def test_machine_paths_never_open_or_write_a_session(app, client, monkeypatch):
+    inner = app.session_interface.inner  # the configured store, behind MachineSessions
+    calls = []
+    for name in ("open_session", "save_session"):
+        real = getattr(inner, name)
+        monkeypatch.setattr(inner, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
     # A page opens a session (a CSRF token on the form): its cookie comes back.
     assert "Set-Cookie" in client.get("/tra-cuu-ho-so").headers
-    # A machine path does not read the store, and never answers with a session cookie, even
-    # when the caller sends one.
+    assert calls == ["open_session", "save_session"]
+    calls.clear()
+    # A machine path neither reads nor writes the store, and never answers with a session
+    # cookie, even when the caller sends one.
     answer = client.get("/healthz")
     assert answer.status_code == 200
     assert "Set-Cookie" not in answer.headers
     answer = client.post("/api/v1/dossiers/lookup", json={"code": "X-1", "secret": "0912345678"})
     assert answer.status_code == 404
     assert "Set-Cookie" not in answer.headers
+    assert calls == []
