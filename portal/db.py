@@ -60,11 +60,7 @@ class Raw:
     def rows(self, params: dict) -> list[tuple]:
         connection = db.session.connection()
         if connection.dialect.driver == "psycopg":
-            if self.json:
-                from psycopg.types.json import Json
-
-                params = {**params, **{name: Json(params[name]) for name in self.json}}
-            cursor = connection.connection.driver_connection.execute(self.psycopg, params)
+            cursor = connection.connection.driver_connection.execute(self.psycopg, self._for_psycopg(params))
             return cursor.fetchall() if cursor.description else []
         result = connection.execute(self.statement, params)
         return [tuple(row) for row in result] if result.returns_rows else []
@@ -78,14 +74,18 @@ class Raw:
             return
         connection = db.session.connection()
         if connection.dialect.driver == "psycopg":
-            if self.json:
-                from psycopg.types.json import Json
-
-                rows = [{**row, **{name: Json(row[name]) for name in self.json}} for row in rows]
             with connection.connection.driver_connection.cursor() as cursor:
-                cursor.executemany(self.psycopg, rows)
+                cursor.executemany(self.psycopg, [self._for_psycopg(row) for row in rows])
             return
         connection.execute(self.statement, rows)
+
+    def _for_psycopg(self, params: dict) -> dict:
+        """JSON parameters wrapped for psycopg (SQLAlchemy's JSON type does it elsewhere)."""
+        if not self.json:
+            return params
+        from psycopg.types.json import Json
+
+        return {**params, **{name: Json(params[name]) for name in self.json}}
 
     def first(self, params: dict) -> tuple | None:
         found = self.rows(params)
